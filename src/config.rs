@@ -1,0 +1,163 @@
+//! `Config`: what rinit was asked to do, typed and validated.
+//!
+//! Every user error (a bad flag, a bad variable, a missing command) is
+//! found while building this, before rinit makes its first syscall, so a
+//! usage error never leaves a half-started child behind.
+
+use std::ffi::CString;
+use std::time::Duration;
+
+use crate::exit::Remap;
+use crate::signals::Rewrite;
+
+/// Which program rinit stands in for, from the basename of `argv[0]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Personality {
+    Rinit,
+    /// `tini`, `tini-static`, `docker-init`.
+    Tini,
+    /// `dumb-init`.
+    DumbInit,
+}
+
+impl Personality {
+    pub fn from_argv0(argv0: &[u8]) -> Personality {
+        let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
+        match base {
+            b"tini" | b"tini-static" | b"docker-init" => Personality::Tini,
+            b"dumb-init" => Personality::DumbInit,
+            _ => Personality::Rinit,
+        }
+    }
+
+    /// The grace period when neither `-t` nor `RINIT_GRACE` says otherwise.
+    pub fn default_grace(self) -> Duration {
+        match self {
+            Personality::Rinit => Duration::from_secs(5),
+            Personality::Tini | Personality::DumbInit => Duration::ZERO,
+        }
+    }
+}
+
+/// Where forwarded signals go while the main child runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForwardTo {
+    /// The main child's pid only.
+    Child,
+    /// The main child's process group (`kill(-pgid)`).
+    Group,
+}
+
+/// What rinit runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Run this command (argv, never empty) as the main child.
+    Command(Vec<CString>),
+    /// `--pause`: no child; reap, and exit 0 on SIGTERM or SIGINT.
+    Pause,
+}
+
+/// The signal state the child starts with (SPEC "Signals").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildSignals {
+    /// rinit: an empty mask, and exactly the ignores rinit inherited.
+    Clean,
+    /// tini: the mask rinit inherited, and the ignores it inherited.
+    InheritedMask,
+    /// dumb-init: an empty mask and every disposition back to default.
+    AllDefault,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub personality: Personality,
+    pub mode: Mode,
+    pub forward: ForwardTo,
+    /// The child starts a new session (dumb-init) rather than only a group.
+    pub setsid: bool,
+    pub child_signals: ChildSignals,
+    /// `-s`: become a child subreaper when not PID 1.
+    pub subreaper: bool,
+    pub pdeathsig: Option<i32>,
+    pub rewrite: Rewrite,
+    pub remap: Remap,
+    pub grace: Duration,
+    pub term_delay: Duration,
+    pub warn_on_reap: bool,
+    pub verbosity: u8,
+}
+
+/// Parses a duration: `500ms`, `5s`, `2m`, `1h`, or a bare number of
+/// seconds. Fractions are allowed (`1.5s`); at most one day.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("'{text}' is not a duration (use e.g. 500ms, 5s, 2m)");
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let millis_per_unit: f64 = match unit {
+        "" | "s" => 1e3,
+        "ms" => 1.0,
+        "m" => 60e3,
+        "h" => 3600e3,
+        _ => return Err(bad()),
+    };
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
+        return Err(bad());
+    }
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let millis = value * millis_per_unit;
+    if millis > 86_400e3 {
+        return Err(format!("'{text}' is too long (at most 24h)"));
+    }
+    Ok(Duration::from_micros((millis * 1e3).round() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        for (text, ms) in [
+            ("0", 0),
+            ("5", 5000),
+            ("5s", 5000),
+            ("500ms", 500),
+            ("2m", 120_000),
+            ("1h", 3_600_000),
+            ("1.5s", 1500),
+            ("0.25", 250),
+            ("24h", 86_400_000),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_millis(ms)),
+                "{text}"
+            );
+        }
+        for bad in [
+            "", "s", "-1", "5x", "5 s", "1.", ".5", "1..2", "5S", "25h", "1e3", "ms5",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(parse_duration("5x").unwrap_err().contains("'5x'"));
+    }
+
+    #[test]
+    fn personality_from_basename() {
+        for (argv0, p) in [
+            (&b"rinit"[..], Personality::Rinit),
+            (b"/sbin/rinit", Personality::Rinit),
+            (b"/sbin/docker-init", Personality::Tini),
+            (b"tini", Personality::Tini),
+            (b"/usr/bin/tini-static", Personality::Tini),
+            (b"/usr/bin/dumb-init", Personality::DumbInit),
+            (b"dumb-init-x", Personality::Rinit),
+            (b"/tini/rinit", Personality::Rinit),
+            (b"", Personality::Rinit),
+        ] {
+            assert_eq!(Personality::from_argv0(argv0), p, "{argv0:?}");
+        }
+    }
+}

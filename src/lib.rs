@@ -1,0 +1,107 @@
+//! rinit: a minimal PID 1 for containers.
+//!
+//! `main.rs` hands the raw argv to [`main_with_args`]; the flow is
+//! `cli` (argv + env → `Config`) → `spawn` (the child) → `supervisor`
+//! (the loop) → an exit code. `sys` is the only module with `unsafe`.
+
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod log;
+pub mod signals;
+pub mod spawn;
+pub mod supervisor;
+pub mod sys;
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use config::{Config, Mode, Personality};
+
+/// Everything rinit does, from raw arguments to exit code. Called by
+/// `main` before anything else has run, with every signal still as the
+/// launcher left it.
+pub fn main_with_args(args: Vec<OsString>) -> u8 {
+    // Block first: as PID 1 an unblocked, unhandled signal is discarded,
+    // so the sooner everything is blocked, the fewer early signals are lost.
+    let inherited_mask = match sys::sigprocmask(libc::SIG_BLOCK, signals::blocked_mask()) {
+        Ok(old) => old,
+        Err(e) => {
+            error!("cannot block signals: {e}");
+            return exit::RINIT_FAILED;
+        }
+    };
+    let request = cli::parse(args, &|name| std::env::var_os(name));
+    match request {
+        Ok(cli::Request::Print(text)) => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+            0
+        }
+        Ok(cli::Request::Run(config)) => run(&config, inherited_mask),
+        Err(cli::UsageError(message)) => {
+            // Usage errors are printed whatever the verbosity.
+            error!("{message}");
+            exit::RINIT_FAILED
+        }
+    }
+}
+
+/// Runs a validated configuration; returns rinit's exit code.
+pub fn run(config: &Config, inherited_mask: u64) -> u8 {
+    log::set_verbosity(config.verbosity);
+    let is_pid1 = sys::getpid() == 1;
+
+    if let Some(sig) = config.pdeathsig {
+        let parent = sys::getppid();
+        if let Err(e) = sys::set_pdeathsig(sig) {
+            error!("cannot set the parent-death signal: {e}");
+            return exit::RINIT_FAILED;
+        }
+        // The parent may have died before prctl: then nothing would come.
+        if sys::getppid() != parent {
+            let _ = sys::kill(sys::getpid(), sig);
+        }
+    }
+
+    if !is_pid1 {
+        if config.subreaper || config.personality == Personality::Rinit {
+            match sys::set_child_subreaper() {
+                Ok(()) => info!("not PID 1: registered as a child subreaper"),
+                Err(e) => warn!(
+                    "not PID 1 and cannot become a subreaper ({e}): orphans will not be reaped"
+                ),
+            }
+        } else {
+            warn!("not running as PID 1 and not a subreaper (-s): zombies will not be reaped");
+        }
+    }
+
+    let fd = match sys::signalfd(signals::blocked_mask()) {
+        Ok(fd) => fd,
+        Err(e) => {
+            error!("cannot create a signalfd: {e}");
+            return exit::RINIT_FAILED;
+        }
+    };
+
+    let child = match &config.mode {
+        Mode::Command(argv) => match spawn::spawn(config, argv, inherited_mask) {
+            Ok(child) => {
+                info!("started {:?} as pid {}", argv[0], child.pid);
+                Some(child)
+            }
+            Err(e) => {
+                error!("{}", e.message);
+                return e.code;
+            }
+        },
+        Mode::Pause => {
+            if let Err(e) = sys::leave_cwd() {
+                warn!("cannot move to /: {e}");
+            }
+            None
+        }
+    };
+    supervisor::Executor::new(config, child).run(&fd)
+}

@@ -1,0 +1,518 @@
+//! Thin wrappers over the syscalls rinit needs: the only module with
+//! `unsafe`.
+//!
+//! Signal masks are raw 64-bit kernel masks passed straight to the
+//! syscalls, not `sigset_t`s through libc: musl's and glibc's `sigaddset`
+//! refuse the signals they reserve (32-34), and rinit must block, read and
+//! forward those too, whichever libc it was linked with. rinit is
+//! single-threaded, so nothing of the libc's needs those signals.
+
+use std::ffi::{CStr, CString, c_char, c_int};
+use std::fs;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use crate::signals;
+
+unsafe extern "C" {
+    static environ: *const *const c_char;
+}
+
+fn check(ret: c_int) -> io::Result<c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn check_long(ret: libc::c_long) -> io::Result<libc::c_long> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// `rt_sigprocmask(how, mask)`, returning the previous mask.
+pub fn sigprocmask(how: c_int, mask: u64) -> io::Result<u64> {
+    let mut old: u64 = 0;
+    // SAFETY: both pointers are to live u64s, the size the kernel expects
+    // for its 64-signal mask (sigsetsize = 8).
+    check_long(unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            how,
+            &mask as *const u64,
+            &mut old as *mut u64,
+            8,
+        )
+    })?;
+    Ok(old)
+}
+
+/// A close-on-exec signalfd for the signals in `mask`.
+pub fn signalfd(mask: u64) -> io::Result<OwnedFd> {
+    // SAFETY: the mask pointer is a live u64 of the size passed (8).
+    let fd = check_long(unsafe {
+        libc::syscall(
+            libc::SYS_signalfd4,
+            -1,
+            &mask as *const u64,
+            8,
+            libc::SFD_CLOEXEC,
+        )
+    })?;
+    // SAFETY: signalfd4 just returned this descriptor and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Reads as many queued signals as fit into `buf` (blocking if none).
+/// Returns the signal numbers read.
+pub fn read_signals<'a>(
+    fd: &OwnedFd,
+    buf: &'a mut [libc::signalfd_siginfo],
+) -> io::Result<&'a [libc::signalfd_siginfo]> {
+    let size = std::mem::size_of_val(buf);
+    // SAFETY: buf is a writable slice of `size` bytes of plain-old-data
+    // structs; the kernel writes whole signalfd_siginfo records into it.
+    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), size) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let count = n as usize / std::mem::size_of::<libc::signalfd_siginfo>();
+    Ok(&buf[..count])
+}
+
+/// Waits until `fd` is readable or `timeout_ms` passes (-1: no timeout).
+pub fn poll_readable(fd: &OwnedFd, timeout_ms: c_int) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, count 1.
+    let n = check(unsafe { libc::poll(&mut pfd, 1, timeout_ms) })?;
+    Ok(n > 0)
+}
+
+/// Whether a short line written to stderr now would not block.
+pub fn stderr_writable() -> bool {
+    let mut pfd = libc::pollfd {
+        fd: 2,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, count 1, zero timeout.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    n == 1 && pfd.revents & libc::POLLOUT != 0
+}
+
+/// One `write` to stderr; errors (a closed or broken stderr) are ignored.
+pub fn write_stderr(bytes: &[u8]) {
+    // SAFETY: the pointer and length describe a live byte slice.
+    let _ = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+}
+
+pub fn getpid() -> i32 {
+    // SAFETY: getpid has no preconditions.
+    unsafe { libc::getpid() }
+}
+
+pub fn getppid() -> i32 {
+    // SAFETY: getppid has no preconditions.
+    unsafe { libc::getppid() }
+}
+
+pub fn set_child_subreaper() -> io::Result<()> {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes one integer argument.
+    check(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong) }).map(drop)
+}
+
+pub fn set_pdeathsig(sig: i32) -> io::Result<()> {
+    // SAFETY: PR_SET_PDEATHSIG takes one signal number; it affects only
+    // the calling process.
+    check(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong) }).map(drop)
+}
+
+/// `kill(pid, sig)`: pid > 0 a process, < 0 a group, -1 everything we may.
+pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
+    // SAFETY: kill has no memory-safety preconditions.
+    check(unsafe { libc::kill(pid, sig) }).map(drop)
+}
+
+/// What one `waitpid(-1, WNOHANG)` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Wait {
+    Reaped {
+        pid: i32,
+        status: i32,
+    },
+    /// Children exist, none has changed state.
+    Running,
+    /// No children at all (ECHILD).
+    NoChildren,
+}
+
+pub fn wait_any(block: bool) -> io::Result<Wait> {
+    let mut status = 0;
+    let flags = if block { 0 } else { libc::WNOHANG };
+    // SAFETY: status points to a live c_int.
+    let pid = unsafe { libc::waitpid(-1, &mut status, flags) };
+    match pid {
+        0 => Ok(Wait::Running),
+        p if p > 0 => Ok(Wait::Reaped { pid: p, status }),
+        _ => match io::Error::last_os_error() {
+            e if e.raw_os_error() == Some(libc::ECHILD) => Ok(Wait::NoChildren),
+            e => Err(e),
+        },
+    }
+}
+
+/// Waits for one specific child (used only before the loop starts).
+pub fn wait_pid(pid: i32) -> io::Result<i32> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status points to a live c_int.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            return Ok(status);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+pub fn setpgid(pid: i32, pgid: i32) -> io::Result<()> {
+    // SAFETY: setpgid has no memory-safety preconditions.
+    check(unsafe { libc::setpgid(pid, pgid) }).map(drop)
+}
+
+/// The foreground process group of the terminal on stdin, if stdin is a
+/// terminal this process may ask about.
+pub fn foreground_group() -> Option<i32> {
+    // SAFETY: isatty and tcgetpgrp only read the descriptor's state.
+    unsafe {
+        if libc::isatty(0) != 1 {
+            return None;
+        }
+        let pgrp = libc::tcgetpgrp(0);
+        (pgrp > 0).then_some(pgrp)
+    }
+}
+
+pub fn getpgrp() -> i32 {
+    // SAFETY: getpgrp has no preconditions.
+    unsafe { libc::getpgrp() }
+}
+
+/// Makes `pgid` the foreground group of the terminal on stdin. rinit has
+/// SIGTTOU blocked, so this works from a background group too.
+pub fn set_foreground(pgid: i32) -> io::Result<()> {
+    // SAFETY: tcsetpgrp only changes the terminal's state.
+    check(unsafe { libc::tcsetpgrp(0, pgid) }).map(drop)
+}
+
+/// Whether this process leads its session.
+pub fn is_session_leader() -> bool {
+    // SAFETY: getsid(0) has no preconditions.
+    unsafe { libc::getsid(0) == libc::getpid() }
+}
+
+/// Gives up the controlling terminal (dumb-init does this so its child's
+/// new session can take the terminal).
+pub fn detach_tty() -> io::Result<()> {
+    // SAFETY: TIOCNOTTY takes no argument.
+    check(unsafe { libc::ioctl(0, libc::TIOCNOTTY) }).map(drop)
+}
+
+/// Consumes pending instances of the signals in `mask` without acting on
+/// them (after TIOCNOTTY the kernel sends SIGHUP and SIGCONT to us).
+pub fn discard_pending(mask: u64) {
+    let Ok(fd) = signalfd(mask) else { return };
+    let mut buf = [zeroed_siginfo(); 4];
+    while poll_readable(&fd, 0).unwrap_or(false) {
+        if read_signals(&fd, &mut buf).map_or(true, |s| s.is_empty()) {
+            break;
+        }
+    }
+}
+
+pub fn zeroed_siginfo() -> libc::signalfd_siginfo {
+    // SAFETY: signalfd_siginfo is plain integers; all-zero is valid.
+    unsafe { std::mem::zeroed() }
+}
+
+/// Opens the current directory (for the child to return to) and moves this
+/// process to `/`, so rinit pins no mount. Returns the directory's fd.
+pub fn leave_cwd() -> io::Result<OwnedFd> {
+    let dot = c".";
+    // SAFETY: the path is a valid C string; the returned fd is owned below.
+    let fd = check(unsafe {
+        libc::open(
+            dot.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    })?;
+    // SAFETY: open just returned this descriptor and nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: a valid C string.
+    check(unsafe { libc::chdir(c"/".as_ptr()) })?;
+    Ok(fd)
+}
+
+/// A close-on-exec pipe: (read end, write end).
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: pipe2 just returned both descriptors; each is owned once.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Reads until EOF or `buf` is full; returns the bytes read.
+pub fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        // SAFETY: the pointer and length describe the unfilled tail of buf.
+        let n = unsafe {
+            libc::read(
+                fd.as_raw_fd(),
+                buf[got..].as_mut_ptr().cast(),
+                buf.len() - got,
+            )
+        };
+        match n {
+            0 => break,
+            n if n > 0 => got += n as usize,
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(got)
+}
+
+/// The steps where the child can fail before its program runs.
+pub const STAGE_EXEC: u32 = 0;
+pub const STAGE_CHDIR: u32 = 1;
+pub const STAGE_SESSION: u32 = 2;
+
+/// Everything the child does between `fork` and `exec`, prepared before
+/// the fork so the child only makes async-signal-safe syscalls.
+#[derive(Debug)]
+pub struct ChildPlan<'a> {
+    /// Paths to `execve` in turn (the PATH search, done by the parent).
+    pub candidates: &'a [CString],
+    /// NULL-terminated argv pointing into the caller's CStrings.
+    pub argv: &'a [*const c_char],
+    pub setsid: bool,
+    /// After `setsid`, make the terminal on stdin our controlling tty.
+    pub take_tty: bool,
+    /// Make our new group the terminal's foreground group.
+    pub foreground: bool,
+    pub cwd: Option<RawFd>,
+    /// Set every signal's disposition back to default (dumb-init).
+    pub reset_dispositions: bool,
+    /// The signal mask the program starts with.
+    pub mask: u64,
+    /// Write end of the close-on-exec pipe: gets (stage, errno) on failure.
+    pub report: RawFd,
+}
+
+/// Forks. In the child, runs `plan` and never returns; in the parent,
+/// returns the child's pid.
+pub fn fork_exec(plan: &ChildPlan) -> io::Result<i32> {
+    debug_assert_eq!(plan.argv.last(), Some(&std::ptr::null()));
+    // SAFETY: rinit is single-threaded, so the child is a full copy in a
+    // consistent state; it only runs `child`, which makes async-signal-safe
+    // syscalls on memory prepared before the fork, then execs or _exits.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => child(plan),
+        pid => Ok(pid),
+    }
+}
+
+fn child(plan: &ChildPlan) -> ! {
+    // SAFETY: every call below is async-signal-safe and uses only memory
+    // that was prepared before the fork and stays alive (we never return).
+    unsafe {
+        let fail = |stage: u32, errno: c_int| -> ! {
+            let msg = [stage, errno as u32];
+            libc::write(plan.report, msg.as_ptr().cast(), 8);
+            libc::_exit(if stage == STAGE_EXEC && errno == libc::ENOENT {
+                127
+            } else {
+                126
+            });
+        };
+        let errno = || *libc::__errno_location();
+        if plan.setsid {
+            if libc::setsid() < 0 {
+                fail(STAGE_SESSION, errno());
+            }
+            if plan.take_tty {
+                // Fails harmlessly when the terminal belongs to another session.
+                libc::ioctl(0, libc::TIOCSCTTY, 0);
+            }
+        } else {
+            if libc::setpgid(0, 0) < 0 {
+                fail(STAGE_SESSION, errno());
+            }
+            if plan.foreground {
+                libc::tcsetpgrp(0, libc::getpid());
+            }
+        }
+        if let Some(fd) = plan.cwd {
+            if libc::fchdir(fd) < 0 {
+                fail(STAGE_CHDIR, errno());
+            }
+        }
+        if plan.reset_dispositions {
+            // A zeroed kernel sigaction is SIG_DFL with no flags and no mask,
+            // whatever the architecture's field order.
+            let dfl = [0u64; 4];
+            for sig in 1..=signals::RTMAX {
+                if signals::catchable(sig) {
+                    libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), 0usize, 8);
+                }
+            }
+        }
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &plan.mask as *const u64,
+            0usize,
+            8,
+        );
+        // Like execvp: skip candidates that do not exist, remember EACCES.
+        let mut err = libc::ENOENT;
+        let mut denied = false;
+        for path in plan.candidates {
+            libc::execve(path.as_ptr(), plan.argv.as_ptr(), environ);
+            err = errno();
+            match err {
+                libc::EACCES => denied = true,
+                libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {}
+                _ => break,
+            }
+        }
+        if denied && matches!(err, libc::ENOENT | libc::ENOTDIR) {
+            err = libc::EACCES;
+        }
+        fail(STAGE_EXEC, err)
+    }
+}
+
+/// The reason text for an errno, as `strerror` gives it.
+pub fn strerror(errno: i32) -> String {
+    // SAFETY: strerror returns a pointer to a NUL-terminated string that
+    // stays valid until the next strerror call; we copy it at once, and
+    // rinit is single-threaded.
+    unsafe {
+        CStr::from_ptr(libc::strerror(errno))
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// A `pidfd_open` handle, so a pid cannot be recycled under us between
+/// the check and the signal.
+fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
+    let fd = check_long(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    // SAFETY: the kernel just returned this descriptor; we own it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+fn pidfd_send_signal(fd: &OwnedFd, sig: i32) -> io::Result<()> {
+    // SAFETY: a valid pidfd, a signal number, no siginfo, no flags.
+    check_long(unsafe {
+        libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig, 0usize, 0)
+    })
+    .map(drop)
+}
+
+/// (pid, parent pid) of every process in this `/proc`.
+fn process_table() -> io::Result<Vec<(i32, i32)>> {
+    let mut table = Vec::new();
+    for entry in fs::read_dir("/proc")? {
+        let Ok(entry) = entry else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if let Some(ppid) = parent_of(pid) {
+            table.push((pid, ppid));
+        }
+    }
+    Ok(table)
+}
+
+/// The parent pid from `/proc/PID/stat` (the field after the `)` that
+/// ends the command name, which may itself contain spaces and parens).
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
+    rest.split_ascii_whitespace().nth(1)?.parse().ok()
+}
+
+/// Every descendant of `root` (not `root` itself), parents before children.
+pub fn descendants(root: i32) -> io::Result<Vec<(i32, i32)>> {
+    let table = process_table()?;
+    let mut found: Vec<(i32, i32)> = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for &(pid, ppid) in &table {
+            if ppid == parent && pid != root {
+                found.push((pid, ppid));
+                frontier.push(pid);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// How many processes other than this one the `/proc` we see lists.
+pub fn count_others() -> io::Result<usize> {
+    let me = getpid();
+    Ok(process_table()?
+        .iter()
+        .filter(|(pid, _)| *pid != me)
+        .count())
+}
+
+/// Sends `sig` to each of `processes` ((pid, parent) pairs from
+/// `descendants`) whose parent is still the one recorded: the pidfd pins
+/// the process, so a recycled pid is never signalled. Returns how many
+/// were signalled.
+pub fn signal_processes(processes: &[(i32, i32)], sig: i32) -> usize {
+    let mut sent = 0;
+    for &(pid, ppid) in processes {
+        match pidfd_open(pid) {
+            Ok(fd) => {
+                if parent_of(pid) == Some(ppid) && pidfd_send_signal(&fd, sig).is_ok() {
+                    sent += 1;
+                }
+            }
+            // Kernels before 5.3: no pidfds; check the parent and kill.
+            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+                if parent_of(pid) == Some(ppid) && kill(pid, sig).is_ok() {
+                    sent += 1;
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    sent
+}

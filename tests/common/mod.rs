@@ -1,0 +1,325 @@
+//! Runs the built rinit as a real PID 1 (in a new PID namespace, via
+//! `unshare`) or as a plain process, and talks to it like docker does:
+//! signals from outside, to its host pid, only once it is ready.
+//!
+//! No test sleeps to synchronise: readiness is rinit's `SigBlk` in
+//! `/proc` and the child's `ready` line; every wait has a deadline.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+pub fn rinit() -> PathBuf {
+    // RINIT_BIN lets CI run the same tests against the static release build.
+    std::env::var_os("RINIT_BIN").map_or_else(|| env!("CARGO_BIN_EXE_rinit").into(), PathBuf::from)
+}
+
+pub fn testee() -> String {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_rinit"));
+    let path = bin.parent().unwrap().join("examples/testee");
+    assert!(
+        path.exists(),
+        "{} missing: run the tests with `cargo test`",
+        path.display()
+    );
+    path.to_str().unwrap().to_string()
+}
+
+/// Whether this process may create PID namespaces; if not, PID 1 tests
+/// are skipped with a loud message.
+pub fn can_pid1() -> bool {
+    let ok = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIPPED: cannot create a PID namespace here (needs root and `unshare`)");
+    }
+    ok
+}
+
+/// A fresh empty directory for one test.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!("rinit-test-{tag}-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A directory with rinit linked under `name` (a personality).
+pub fn personality(name: &str) -> PathBuf {
+    let dir = temp_dir(name);
+    let link = dir.join(name);
+    std::os::unix::fs::symlink(rinit(), &link).unwrap();
+    link
+}
+
+#[derive(Default)]
+pub struct Opts {
+    pub pid1: bool,
+    pub argv0: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
+    pub cwd: Option<PathBuf>,
+    /// Wrap the whole command (e.g. a launcher or `setsid --ctty`).
+    pub wrapper: Vec<String>,
+    pub stdin: Option<Stdio>,
+}
+
+pub struct Init {
+    proc: Child,
+    /// rinit's pid as the host sees it.
+    pub pid: i32,
+    lines: Receiver<String>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+pub struct Ended {
+    pub code: i32,
+    pub stderr: String,
+    pub lines: Vec<String>,
+}
+
+/// The kernel signal mask rinit blocks once it is ready.
+pub fn ready_mask() -> u64 {
+    rinit::signals::blocked_mask()
+}
+
+pub fn status_field(pid: i32, name: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+}
+
+pub fn alive(pid: i32) -> bool {
+    status_field(pid, "State:").is_some_and(|s| !s.starts_with('Z'))
+}
+
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let end = Instant::now() + DEADLINE;
+    while !cond() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+pub fn children_of(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+fn is_rinit(pid: i32) -> bool {
+    let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
+        return false;
+    };
+    let target = std::fs::canonicalize(rinit()).unwrap();
+    exe == target
+}
+
+impl Init {
+    pub fn start(args: &[&str], opts: Opts) -> Init {
+        let rinit_path = opts.argv0.clone().unwrap_or_else(rinit);
+        let mut argv: Vec<String> = opts.wrapper.clone();
+        if opts.pid1 {
+            argv.extend(["unshare", "--pid", "--fork", "--mount-proc"].map(String::from));
+        }
+        argv.push(rinit_path.to_str().unwrap().to_string());
+        argv.extend(args.iter().map(|s| s.to_string()));
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(opts.stdin.unwrap_or(Stdio::null()));
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        if let Some(dir) = &opts.cwd {
+            cmd.current_dir(dir);
+        }
+        let mut proc = cmd.spawn().unwrap();
+        let (tx, lines) = channel();
+        let out = proc.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut err = proc.stderr.take().unwrap();
+        let stderr = Some(std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        }));
+        let mut init = Init {
+            pid: 0,
+            proc,
+            lines,
+            stderr,
+        };
+        init.pid = init.find_rinit();
+        init
+    }
+
+    /// rinit's host pid: the spawned process or a descendant running rinit.
+    fn find_rinit(&mut self) -> i32 {
+        let root = self.proc.id() as i32;
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let mut frontier = vec![root];
+            while let Some(p) = frontier.pop() {
+                if is_rinit(p) {
+                    return p;
+                }
+                frontier.extend(children_of(p));
+            }
+            if let Ok(Some(_)) = self.proc.try_wait() {
+                return 0; // it already exited (a usage error, say)
+            }
+            assert!(Instant::now() < end, "rinit never started");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Waits until rinit blocks its signals, so a signal sent now is never
+    /// dropped by the kernel.
+    pub fn wait_blocked(&self) {
+        let pid = self.pid;
+        wait_until("rinit to block its signals", || {
+            status_field(pid, "SigBlk:")
+                .and_then(|m| u64::from_str_radix(&m, 16).ok())
+                .is_some_and(|m| m == ready_mask())
+        });
+    }
+
+    /// The main child's host pid.
+    pub fn child_pid(&self) -> i32 {
+        let mut kids = Vec::new();
+        wait_until("rinit's child", || {
+            kids = children_of(self.pid);
+            !kids.is_empty()
+        });
+        kids[0]
+    }
+
+    /// Kills the process the test started (a wrapper around rinit).
+    pub fn kill_launcher(&self) {
+        // SAFETY (test code): kill has no memory-safety preconditions.
+        unsafe { libc::kill(self.proc.id() as i32, libc::SIGKILL) };
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY (test code): kill has no memory-safety preconditions.
+        assert_eq!(
+            unsafe { libc::kill(self.pid, sig) },
+            0,
+            "kill({}, {sig})",
+            self.pid
+        );
+    }
+
+    /// The next stdout line, within the deadline.
+    pub fn line(&self) -> String {
+        self.lines
+            .recv_timeout(DEADLINE)
+            .unwrap_or_else(|e| panic!("no line from the child: {e}"))
+    }
+
+    /// Reads lines until one starts with `prefix`; returns it.
+    pub fn line_starting(&self, prefix: &str) -> String {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.starts_with(prefix) => return l,
+                Ok(_) => {}
+                Err(e) => panic!("no line starting with {prefix:?}: {e}"),
+            }
+        }
+    }
+
+    /// The child's `ready` line (and rinit ready too).
+    pub fn ready(&self) -> String {
+        self.wait_blocked();
+        self.line_starting("ready")
+    }
+
+    pub fn wait(mut self) -> Ended {
+        let end = Instant::now() + DEADLINE;
+        let status = loop {
+            if let Some(s) = self.proc.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > end {
+                let _ = self.proc.kill();
+                panic!("rinit did not exit in time");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        let stderr = self.stderr.take().unwrap().join().unwrap();
+        let lines = self.lines.try_iter().collect();
+        use std::os::unix::process::ExitStatusExt;
+        let code = status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        Ended {
+            code,
+            stderr,
+            lines,
+        }
+    }
+}
+
+impl Drop for Init {
+    fn drop(&mut self) {
+        if let Ok(None) = self.proc.try_wait() {
+            if self.pid > 0 {
+                // SAFETY (test code): kill has no memory-safety preconditions.
+                unsafe { libc::kill(self.pid, libc::SIGKILL) };
+            }
+            let _ = self.proc.kill();
+            let _ = self.proc.wait();
+        }
+    }
+}
+
+/// Runs rinit to completion with no signalling; for short commands.
+pub fn run(args: &[&str], opts: Opts) -> Ended {
+    Init::start(args, opts).wait()
+}
+
+pub fn pid1() -> Opts {
+    Opts {
+        pid1: true,
+        ..Opts::default()
+    }
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+pub fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}

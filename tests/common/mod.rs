@@ -17,7 +17,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -87,7 +87,9 @@ pub struct Init {
     /// rinit's pid as the host sees it.
     pub pid: i32,
     lines: Receiver<String>,
-    stderr: Option<JoinHandle<String>>,
+    stderr: Arc<Mutex<String>>,
+    /// Says when stderr reached EOF.
+    stderr_done: Receiver<()>,
 }
 
 pub struct Ended {
@@ -167,16 +169,27 @@ impl Init {
             }
         });
         let mut err = proc.stderr.take().unwrap();
-        let stderr = Some(std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = err.read_to_string(&mut s);
-            s
-        }));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (done, stderr_done) = channel();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+            let _ = done.send(());
+        });
         let mut init = Init {
             pid: 0,
             proc,
             lines,
             stderr,
+            stderr_done,
         };
         init.pid = init.find_rinit();
         init
@@ -277,7 +290,10 @@ impl Init {
             }
             std::thread::sleep(Duration::from_millis(2));
         };
-        let stderr = self.stderr.take().unwrap().join().unwrap();
+        // A straggler that outlives rinit may hold stderr open: everything
+        // rinit wrote is in the pipe already, so wait for EOF only briefly.
+        let _ = self.stderr_done.recv_timeout(Duration::from_secs(2));
+        let stderr = self.stderr.lock().unwrap().clone();
         let lines = self.lines.try_iter().collect();
         use std::os::unix::process::ExitStatusExt;
         let code = status

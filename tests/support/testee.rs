@@ -2,17 +2,25 @@
 //! sees on stdout, one line at a time, and always says `ready` once it
 //! can be signalled, so tests never have to sleep.
 //!
-//! testee signals            block everything, print `ready`, then `sig N`
-//!                           for each signal; exit 0 after SIGTERM
+//! testee signals [--exit-on-term] [--orphan-on-usr2]
+//!                           block everything, print `ready`, then `sig N`
+//!                           for each signal
 //! testee state              print the signal state, groups and cwd, exit 0
 //! testee orphans WAVES N    make WAVES*N orphans, wait until no zombie is
 //!                           left in this /proc, print `zombies 0`, exit 0
 //! testee straggler MODE CODE
 //!                           start a straggler (MODE: exits-on-term,
-//!                           ignores-term, setsid), print `straggler PID`,
+//!                           ignores-term, setsid, reports: runs
+//!                           `signals`), print `straggler PID`,
 //!                           then exit CODE at once
 //! testee grandchildren N    start N children running `signals`, print
-//!                           `ready` when all are, then wait for them
+//!                           `ready` when all are, report own signals as
+//!                           `m sig N`; on SIGTERM end them and exit
+//! testee launch BLOCK IGN CMD...
+//!                           exec CMD with that mask and those ignores
+//! testee tty-run MODE CMD...
+//!                           run CMD in our group (fg) or a new one (bg),
+//!                           then report who has the terminal
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -147,6 +155,16 @@ fn straggler(mode: &str, code: i32) -> ! {
                 "ignores-term" => {
                     libc::signal(libc::SIGTERM, libc::SIG_IGN);
                 }
+                "reports" => {
+                    let mask = signals::blocked_mask() & !signals::bit(signals::SIGCHLD);
+                    sys::sigprocmask(libc::SIG_BLOCK, mask).unwrap();
+                    libc::write(
+                        std::os::fd::AsRawFd::as_raw_fd(&write),
+                        b"x".as_ptr().cast(),
+                        1,
+                    );
+                    signals(false, false);
+                }
                 _ => {}
             }
             libc::write(
@@ -247,8 +265,16 @@ fn tty_run(mode: &str, cmd: &[&str]) {
     use std::os::unix::process::CommandExt;
     let mut c = Command::new(cmd[0]);
     c.args(&cmd[1..]);
-    if mode == "bg" {
-        c.process_group(0);
+    match mode {
+        "bg" => {
+            c.process_group(0);
+        }
+        "fg-ignore-tstp" => {
+            // SAFETY (test code): a disposition change; the holder must
+            // not stop itself when Ctrl-Z hits its group.
+            unsafe { libc::signal(libc::SIGTSTP, libc::SIG_IGN) };
+        }
+        _ => {}
     }
     let status = c.status().unwrap();
     // SAFETY (test code): a plain getter.

@@ -1,0 +1,331 @@
+//! The shutdown sequence (grace period), the SIGTERM delay and pause mode,
+//! as PID 1 and as a subreaper. Time is only ever bounded from below (it
+//! cannot be faster than the delay) or far from above (well before the
+//! grace period a test sets very long), never asserted tightly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod common;
+
+use common::*;
+use std::time::{Duration, Instant};
+
+fn modes() -> Vec<Opts> {
+    let mut m = vec![Opts::default()];
+    if can_pid1() {
+        m.insert(0, pid1());
+    }
+    m
+}
+
+fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    vars.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A straggler that exits on SIGTERM: rinit returns as soon as it is gone,
+/// long before the (60 s) grace period, with the main child's status.
+#[test]
+fn straggler_that_exits_on_term_ends_the_grace_period_early() {
+    for mode in ["exits-on-term", "setsid"] {
+        for opts in modes() {
+            let start = Instant::now();
+            let end = run(
+                &["-vv", "-t", "60s", "--", &testee(), "straggler", mode, "7"],
+                opts,
+            );
+            assert_eq!(end.code, 7, "{}", end.stderr);
+            assert!(
+                end.stderr.contains("every remaining process exited"),
+                "{}",
+                end.stderr
+            );
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "waited for the grace period"
+            );
+        }
+    }
+}
+
+/// A straggler that ignores SIGTERM is SIGKILLed when the grace ends.
+#[test]
+fn straggler_that_ignores_term_is_killed_at_the_deadline() {
+    for opts in modes() {
+        let pid1 = opts.pid1;
+        let start = Instant::now();
+        let end = run(
+            &[
+                "-vv",
+                "-t",
+                "300ms",
+                "--",
+                &testee(),
+                "straggler",
+                "ignores-term",
+                "5",
+            ],
+            opts,
+        );
+        assert_eq!(end.code, 5, "{}", end.stderr);
+        assert!(start.elapsed() >= Duration::from_millis(300));
+        assert!(
+            end.stderr
+                .contains("grace period of 300ms over: sending SIGKILL"),
+            "{}",
+            end.stderr
+        );
+        if !pid1 {
+            let pid: i32 = end.lines[0]
+                .strip_prefix("straggler ")
+                .unwrap()
+                .parse()
+                .unwrap();
+            wait_until("the straggler to be gone", || !alive(pid));
+        }
+    }
+}
+
+/// Grace 0 exits at once, as tini does, and leaves stragglers to the
+/// kernel (PID 1) or alone (subreaper).
+#[test]
+fn grace_zero_exits_at_once() {
+    for opts in modes() {
+        let pid1 = opts.pid1;
+        let end = run(
+            &[
+                "-vv",
+                "-t",
+                "0",
+                "--",
+                &testee(),
+                "straggler",
+                "ignores-term",
+                "3",
+            ],
+            opts,
+        );
+        assert_eq!(end.code, 3, "{}", end.stderr);
+        assert!(!end.stderr.contains("SIGTERM"), "{}", end.stderr);
+        if !pid1 {
+            let pid: i32 = end.lines[0]
+                .strip_prefix("straggler ")
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(alive(pid), "grace 0 must not touch the straggler");
+            // SAFETY (test code): our own straggler.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
+/// Not PID 1, rinit signals only its own descendants: an unrelated
+/// process of the same user survives the whole shutdown untouched.
+#[test]
+fn shutdown_never_signals_outside_the_tree() {
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let end = run(
+        &[
+            "-vv",
+            "-t",
+            "200ms",
+            "--",
+            &testee(),
+            "straggler",
+            "ignores-term",
+            "0",
+        ],
+        Opts::default(),
+    );
+    assert_eq!(end.code, 0, "{}", end.stderr);
+    assert!(
+        end.stderr
+            .contains("sent SIGKILL to 1 remaining descendant"),
+        "{}",
+        end.stderr
+    );
+    assert_eq!(
+        bystander.try_wait().unwrap(),
+        None,
+        "rinit signalled a process outside its tree"
+    );
+    bystander.kill().unwrap();
+    bystander.wait().unwrap();
+}
+
+/// With nothing left, no shutdown at all: exit at once.
+#[test]
+fn nothing_left_means_no_shutdown() {
+    for opts in modes() {
+        let end = run(&["-vv", "--", "sh", "-c", "exit 9"], opts);
+        assert_eq!(end.code, 9);
+        assert!(!end.stderr.contains("SIGTERM"), "{}", end.stderr);
+    }
+}
+
+#[test]
+fn grace_from_the_environment_and_flag_precedence() {
+    let t = testee();
+    let end = run(
+        &["-vv", "--", &t, "straggler", "ignores-term", "0"],
+        Opts {
+            env: env(&[("RINIT_GRACE", "250ms")]),
+            ..Opts::default()
+        },
+    );
+    assert!(
+        end.stderr.contains("grace period of 250ms over"),
+        "{}",
+        end.stderr
+    );
+    let end = run(
+        &[
+            "-vv",
+            "-t",
+            "150ms",
+            "--",
+            &t,
+            "straggler",
+            "ignores-term",
+            "0",
+        ],
+        Opts {
+            env: env(&[("RINIT_GRACE", "60s")]),
+            ..Opts::default()
+        },
+    );
+    assert!(
+        end.stderr.contains("grace period of 150ms over"),
+        "{}",
+        end.stderr
+    );
+}
+
+/// Signals that arrive during the grace period go to what is left.
+#[test]
+fn signals_during_grace_reach_the_stragglers() {
+    if !can_pid1() {
+        return;
+    }
+    // The main child leaves a straggler that reports its signals and
+    // exits 4: the straggler gets the shutdown's SIGTERM, then what we send
+    // (USR2 rewritten to KILL ends it, and so the grace period).
+    let init = Init::start(
+        &[
+            "-t",
+            "60s",
+            "-r",
+            "USR2:KILL",
+            "--",
+            &testee(),
+            "straggler",
+            "reports",
+            "4",
+        ],
+        pid1(),
+    );
+    init.wait_blocked();
+    assert!(init.line().starts_with("straggler "));
+    let mut first = vec![init.line(), init.line()];
+    first.sort();
+    assert_eq!(first, ["ready 3", "sig 15"]);
+    init.signal(libc::SIGHUP);
+    assert_eq!(init.line(), "sig 1");
+    init.signal(libc::SIGUSR2);
+    let end = init.wait();
+    assert_eq!(end.code, 4, "{}", end.stderr);
+}
+
+#[test]
+fn term_delay_holds_sigterm_but_not_sigint() {
+    if !can_pid1() {
+        return;
+    }
+    let t = testee();
+    // The held SIGTERM arrives no sooner than the delay.
+    let init = Init::start(
+        &["-d", "400ms", "--", &t, "signals", "--exit-on-term"],
+        pid1(),
+    );
+    init.ready();
+    let start = Instant::now();
+    init.signal(libc::SIGTERM);
+    assert_eq!(init.line(), "sig 15");
+    assert!(start.elapsed() >= Duration::from_millis(400));
+    assert_eq!(init.wait().code, 0);
+
+    // With a long delay: other signals pass, zombies are reaped meanwhile,
+    // and a SIGINT ends the wait at once.
+    let init = Init::start(
+        &[
+            "-d",
+            "60s",
+            "--",
+            &t,
+            "signals",
+            "--exit-on-term",
+            "--orphan-on-usr2",
+        ],
+        Opts {
+            env: env(&[]),
+            ..pid1()
+        },
+    );
+    init.ready();
+    init.signal(libc::SIGTERM);
+    init.signal(libc::SIGHUP);
+    assert_eq!(init.line(), "sig 1");
+    init.signal(libc::SIGUSR2);
+    assert_eq!(init.line(), "sig 12");
+    assert_eq!(init.line(), "zombies 0");
+    let start = Instant::now();
+    init.signal(libc::SIGINT);
+    let mut got = vec![init.line(), init.line()];
+    got.sort();
+    assert_eq!(got, ["sig 15", "sig 2"]);
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert_eq!(init.wait().code, 0);
+
+    // A second SIGTERM ends the wait too; RINIT_TERM_DELAY works like -d.
+    let init = Init::start(
+        &["--", &t, "signals", "--exit-on-term"],
+        Opts {
+            env: env(&[("RINIT_TERM_DELAY", "60s")]),
+            ..pid1()
+        },
+    );
+    init.ready();
+    init.signal(libc::SIGTERM);
+    init.signal(libc::SIGUSR1);
+    assert_eq!(init.line(), "sig 10");
+    init.signal(libc::SIGTERM);
+    assert_eq!(init.line(), "sig 15");
+    assert_eq!(init.wait().code, 0);
+}
+
+#[test]
+fn pause_mode() {
+    if !can_pid1() {
+        return;
+    }
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let init = Init::start(&["--pause"], pid1());
+        init.wait_blocked();
+        init.signal(libc::SIGHUP);
+        init.signal(libc::SIGUSR1);
+        init.signal(sig);
+        let end = init.wait();
+        assert_eq!(end.code, 0, "{}", end.stderr);
+    }
+    let end = run(&["--pause", "true"], Opts::default());
+    assert_eq!(end.code, 125);
+}

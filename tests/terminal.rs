@@ -1,0 +1,215 @@
+//! rinit and the terminal: the child gets the foreground (Ctrl-C reaches
+//! it, not rinit), rinit hands it back, and never steals it when started
+//! in the background. Each test runs in a new session on a fresh pty whose
+//! controlling process is a small holder (the testee's `tty-run`), as a
+//! shell would be.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod common;
+
+use common::*;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Instant;
+
+struct Pty {
+    master: File,
+    lines: Receiver<String>,
+    holder: Child,
+}
+
+impl Pty {
+    /// Runs `setsid --ctty CMD...` on a new pty.
+    fn run(cmd: &[&str]) -> Pty {
+        let (mut m, mut s) = (0, 0);
+        // SAFETY (test code): openpty writes two descriptors; no name,
+        // termios or window size are passed.
+        let r = unsafe {
+            libc::openpty(
+                &mut m,
+                &mut s,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(r, 0, "openpty");
+        // SAFETY (test code): openpty just returned these descriptors.
+        let (master, slave) = unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) };
+        let slave = File::from(slave);
+        let holder = Command::new("setsid")
+            .arg("--ctty")
+            .args(cmd)
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave))
+            .spawn()
+            .unwrap();
+        let master = File::from(master);
+        let mut reader = master.try_clone().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut pending = String::new();
+            // EIO once every slave is closed.
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                pending.push_str(&String::from_utf8_lossy(&buf[..n]));
+                while let Some(i) = pending.find('\n') {
+                    let line = pending[..i].trim_end_matches('\r').to_string();
+                    pending.drain(..=i);
+                    if tx.send(line).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Pty {
+            master,
+            lines,
+            holder,
+        }
+    }
+
+    /// Reads lines until one contains `needle`; returns the text after it.
+    fn after(&self, needle: &str) -> String {
+        let end = Instant::now() + DEADLINE;
+        let mut seen = Vec::new();
+        loop {
+            match self
+                .lines
+                .recv_timeout(end.saturating_duration_since(Instant::now()))
+            {
+                Ok(l) => {
+                    if let Some(i) = l.find(needle) {
+                        return l[i + needle.len()..].trim().to_string();
+                    }
+                    seen.push(l);
+                }
+                Err(e) => panic!("no {needle:?} on the terminal ({e}); saw {seen:?}"),
+            }
+        }
+    }
+
+    fn type_byte(&mut self, b: u8) {
+        self.master.write_all(&[b]).unwrap();
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+/// "pid P pgid G sid S" → (P, G, S)
+fn ids(text: &str) -> (i32, i32, i32) {
+    let v: Vec<i32> = text.split(' ').filter_map(|w| w.parse().ok()).collect();
+    (v[0], v[1], v[2])
+}
+
+/// "fg F pgid G" → (F, G)
+fn fg_and_group(text: &str) -> (i32, i32) {
+    let v: Vec<i32> = text.split(' ').filter_map(|w| w.parse().ok()).collect();
+    (v[0], v[1])
+}
+
+#[test]
+fn ctrl_c_reaches_the_child_and_the_terminal_comes_back() {
+    let t = testee();
+    let r = rinit();
+    let script = format!("{t} state; exec sleep 100");
+    let mut pty = Pty::run(&[&t, "tty-run", "fg", path_str(&r), "--", "sh", "-c", &script]);
+    // The state comes from a child of the shell rinit started, so its
+    // group is the shell's: not the holder's (the session's).
+    let (_, pgid, sid) = ids(&pty.after("pid "));
+    assert_ne!(pgid, sid, "the child has its own group");
+    let fg: i32 = pty.after("fg ").parse().unwrap();
+    assert_eq!(fg, pgid, "the child's group has the foreground");
+    pty.after("cwd ");
+    pty.type_byte(0x03); // Ctrl-C
+    assert_eq!(pty.after("exit "), "Some(130)");
+    let (fg, holder_group) = fg_and_group(&pty.after("after fg "));
+    assert_eq!(fg, holder_group, "rinit handed the foreground back");
+}
+
+#[test]
+fn a_background_rinit_never_steals_the_terminal() {
+    let t = testee();
+    let r = rinit();
+    let pty = Pty::run(&[&t, "tty-run", "bg", path_str(&r), "--", &t, "state"]);
+    let (_, child_group, _) = ids(&pty.after("pid "));
+    let fg: i32 = pty.after("fg ").parse().unwrap();
+    assert_ne!(
+        fg, child_group,
+        "a background rinit gave its child the foreground"
+    );
+    assert_eq!(pty.after("exit "), "Some(0)");
+    let (fg, holder_group) = fg_and_group(&pty.after("after fg "));
+    assert_eq!(fg, holder_group, "the holder lost the foreground");
+}
+
+fn state_of(pid: i32) -> char {
+    status_field(pid, "State:")
+        .and_then(|s| s.chars().next())
+        .unwrap_or('?')
+}
+
+/// As dumb-init (setsid mode), a TSTP from the terminal stops the child
+/// (sent as STOP to its group) and then rinit itself; a CONT to rinit's
+/// group (a shell's `fg`) resumes both.
+#[test]
+fn dumb_init_job_control_on_a_terminal() {
+    let t = testee();
+    let link = personality("dumb-init");
+    let pty = Pty::run(&[
+        &t,
+        "tty-run",
+        "fg-ignore-tstp",
+        path_str(&link),
+        "--",
+        &t,
+        "signals",
+        "--exit-on-term",
+    ]);
+    pty.after("ready");
+    let mut rinit_pid = 0;
+    wait_until("rinit under the holder", || {
+        rinit_pid = children_of(pty.holder.id() as i32)
+            .first()
+            .copied()
+            .unwrap_or(0);
+        rinit_pid > 0
+    });
+    let child = {
+        let mut c = 0;
+        wait_until("the child", || {
+            c = children_of(rinit_pid).first().copied().unwrap_or(0);
+            c > 0
+        });
+        c
+    };
+    let mut pty = pty;
+    pty.type_byte(0x1a); // Ctrl-Z
+    wait_until("the child to stop", || state_of(child) == 'T');
+    wait_until("rinit to stop", || state_of(rinit_pid) == 'T');
+    // SAFETY (test code): kill has no memory-safety preconditions.
+    unsafe { libc::kill(-(pty.holder.id() as i32), libc::SIGCONT) };
+    assert_eq!(pty.after("sig "), "18");
+    assert_ne!(state_of(child), 'T');
+    // SAFETY (test code): as above.
+    unsafe { libc::kill(rinit_pid, libc::SIGTERM) };
+    assert_eq!(pty.after("sig "), "15");
+    assert_eq!(pty.after("exit "), "Some(0)");
+}

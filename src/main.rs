@@ -8,8 +8,10 @@
 use std::ffi::{CStr, OsString, c_char, c_int};
 use std::os::unix::ffi::OsStringExt;
 
+/// # Safety
+/// Called once by the C runtime with its argc and argv.
 #[unsafe(no_mangle)]
-pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let args = (0..usize::try_from(argc).unwrap_or(0))
         .filter_map(|i| {
             // SAFETY: the C runtime passes argc valid pointers to

@@ -237,7 +237,7 @@ fn group_forwarding_reaches_grandchildren() {
     let grandchildren = children_of(init.child_pid());
     assert_eq!(grandchildren.len(), 2);
     for g in grandchildren {
-        // SAFETY (test code): kill has no memory-safety preconditions.
+        // SAFETY: kill has no memory-safety preconditions.
         unsafe { libc::kill(g, libc::SIGUSR2) };
     }
     let mut got: Vec<String> = (0..2).map(|_| init.line()).collect();

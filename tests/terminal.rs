@@ -30,7 +30,7 @@ impl Pty {
     /// Runs `setsid --ctty CMD...` on a new pty.
     fn run(cmd: &[&str]) -> Pty {
         let (mut m, mut s) = (0, 0);
-        // SAFETY (test code): openpty writes two descriptors; no name,
+        // SAFETY: openpty writes two descriptors; no name,
         // termios or window size are passed.
         let r = unsafe {
             libc::openpty(
@@ -42,7 +42,7 @@ impl Pty {
             )
         };
         assert_eq!(r, 0, "openpty");
-        // SAFETY (test code): openpty just returned these descriptors.
+        // SAFETY: openpty just returned these descriptors.
         let (master, slave) = unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) };
         let slave = File::from(slave);
         let holder = Command::new("setsid")
@@ -204,11 +204,11 @@ fn dumb_init_job_control_on_a_terminal() {
     pty.type_byte(0x1a); // Ctrl-Z
     wait_until("the child to stop", || state_of(child) == 'T');
     wait_until("rinit to stop", || state_of(rinit_pid) == 'T');
-    // SAFETY (test code): kill has no memory-safety preconditions.
+    // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(-(pty.holder.id() as i32), libc::SIGCONT) };
     assert_eq!(pty.after("sig "), "18");
     assert_ne!(state_of(child), 'T');
-    // SAFETY (test code): as above.
+    // SAFETY: as above.
     unsafe { libc::kill(rinit_pid, libc::SIGTERM) };
     assert_eq!(pty.after("sig "), "15");
     assert_eq!(pty.after("exit "), "Some(0)");

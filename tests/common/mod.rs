@@ -58,7 +58,9 @@ pub fn temp_dir(tag: &str) -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    let dir = std::env::temp_dir().join(format!("rinit-test-{tag}-{}-{n}", std::process::id()));
+    // Under target/tmp: `cargo clean` removes them, and /tmp stays clean.
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let dir = root.join(format!("rinit-test-{tag}-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -238,18 +240,14 @@ impl Init {
 
     /// Kills the process the test started (a wrapper around rinit).
     pub fn kill_launcher(&self) {
-        // SAFETY (test code): kill has no memory-safety preconditions.
+        // SAFETY: kill has no memory-safety preconditions.
         unsafe { libc::kill(self.proc.id() as i32, libc::SIGKILL) };
     }
 
     pub fn signal(&self, sig: i32) {
-        // SAFETY (test code): kill has no memory-safety preconditions.
-        assert_eq!(
-            unsafe { libc::kill(self.pid, sig) },
-            0,
-            "kill({}, {sig})",
-            self.pid
-        );
+        // SAFETY: kill has no memory-safety preconditions.
+        let r = unsafe { libc::kill(self.pid, sig) };
+        assert_eq!(r, 0, "kill({}, {sig})", self.pid);
     }
 
     /// The next stdout line, within the deadline.
@@ -294,7 +292,15 @@ impl Init {
         // rinit wrote is in the pipe already, so wait for EOF only briefly.
         let _ = self.stderr_done.recv_timeout(Duration::from_secs(2));
         let stderr = self.stderr.lock().unwrap().clone();
-        let lines = self.lines.try_iter().collect();
+        // Likewise stdout: read to EOF, or briefly if a straggler holds it.
+        let mut lines = Vec::new();
+        let eof = Instant::now() + Duration::from_secs(2);
+        while let Ok(line) = self
+            .lines
+            .recv_timeout(eof.saturating_duration_since(Instant::now()))
+        {
+            lines.push(line);
+        }
         use std::os::unix::process::ExitStatusExt;
         let code = status
             .code()
@@ -311,7 +317,7 @@ impl Drop for Init {
     fn drop(&mut self) {
         if let Ok(None) = self.proc.try_wait() {
             if self.pid > 0 {
-                // SAFETY (test code): kill has no memory-safety preconditions.
+                // SAFETY: kill has no memory-safety preconditions.
                 unsafe { libc::kill(self.pid, libc::SIGKILL) };
             }
             let _ = self.proc.kill();

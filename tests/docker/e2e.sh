@@ -12,8 +12,11 @@
 #
 # Prints PASS/FAIL per check and ends with the line `N passed, N failed`;
 # exits 1 if any check failed. If no Docker engine answers it prints
-# `SKIP: ...` and exits 0. Needs root for the private dockerd and to
-# apt-get install busybox-static when no static busybox is present.
+# `SKIP: ...` and exits 0. Needs root: the private dockerd runs in a network
+# namespace of its own (`unshare --net`, so that it cannot touch the main
+# engine's docker0), and busybox-static is apt-get installed when no static
+# busybox is present. Warns when the binary is older than the sources; it
+# does not rebuild it then. Takes about 30 s.
 #
 # Environment:
 #   RINIT_BIN  test this binary instead of target/x86_64-unknown-linux-musl/
@@ -31,6 +34,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 target=x86_64-unknown-linux-musl
 bin=${RINIT_BIN:-$repo/target/$target/release/rinit}
+[[ $bin == /* ]] || bin=$PWD/$bin
 busybox=${BUSYBOX:-/bin/busybox}
 dockerd=${DOCKERD:-dockerd}
 
@@ -141,7 +145,7 @@ stop_dockerd2() {
 	# from our private directories was started by this script: end it by pid.
 	local pids=() p
 	for p in /proc/[0-9]*; do
-		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$d2dir"; then
+		if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "$d2dir"; then
 			pids+=("${p#/proc/}")
 		fi
 	done
@@ -165,6 +169,9 @@ cleanup() {
 	set +e
 	trap - EXIT INT TERM
 	local c
+	if ((rc == 130 || rc == 143)); then
+		printf '\ne2e: interrupted: cleaning up\n' >&2
+	fi
 	for c in $(docker ps -aq --filter "name=^$prefix-" 2>/dev/null); do
 		timeout 30 docker rm -f "$c" >/dev/null 2>&1
 	done

@@ -74,7 +74,7 @@ fn state() {
     let me = std::process::id().to_string();
     say(&format!("blk {}", status_field(&me, "SigBlk:")));
     say(&format!("ign {}", status_field(&me, "SigIgn:")));
-    // SAFETY (test code): plain getters.
+    // SAFETY: plain getters.
     let (pid, pgid, sid) = unsafe { (libc::getpid(), libc::getpgrp(), libc::getsid(0)) };
     say(&format!("pid {pid} pgid {pgid} sid {sid}"));
     say(&format!("fg {}", sys::foreground_group().unwrap_or(-1)));
@@ -86,7 +86,7 @@ fn state() {
 
 /// Zombies whose parent is our parent (rinit): the ones it must reap.
 fn zombies() -> usize {
-    // SAFETY (test code): a plain getter.
+    // SAFETY: a plain getter.
     let parent = unsafe { libc::getppid() };
     let mut n = 0;
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -114,7 +114,7 @@ fn zombies() -> usize {
 
 fn orphans(waves: usize, per_wave: usize) {
     for _ in 0..waves {
-        // SAFETY (test code): the child only forks and _exits.
+        // SAFETY: the child only forks and _exits.
         unsafe {
             let middle = libc::fork();
             if middle == 0 {
@@ -143,10 +143,10 @@ fn orphans(waves: usize, per_wave: usize) {
 
 fn straggler(mode: &str, code: i32) -> ! {
     let (read, write) = sys::pipe().unwrap();
-    // SAFETY (test code): the child sets up its signals and waits.
+    // SAFETY: the child sets up its signals and waits.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
-        // SAFETY (test code): plain syscalls in the forked child.
+        // SAFETY: plain syscalls in the forked child.
         unsafe {
             match mode {
                 "setsid" => {
@@ -243,7 +243,7 @@ fn launch(block: &str, ignore: &str, cmd: &[&str]) -> ! {
             libc::SIG_DFL
         };
         let act = [handler as u64, 0, 0, 0];
-        // SAFETY (test code): a kernel sigaction with only a disposition.
+        // SAFETY: a kernel sigaction with only a disposition.
         unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, act.as_ptr(), 0usize, 8) };
     }
     sys::sigprocmask(libc::SIG_SETMASK, u64::from_str_radix(block, 16).unwrap()).unwrap();
@@ -253,7 +253,7 @@ fn launch(block: &str, ignore: &str, cmd: &[&str]) -> ! {
         .collect();
     let mut ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
-    // SAFETY (test code): NUL-terminated strings and a NULL-terminated argv.
+    // SAFETY: NUL-terminated strings and a NULL-terminated argv.
     unsafe { libc::execvp(ptrs[0], ptrs.as_ptr()) };
     panic!("exec {cmd:?}: {}", std::io::Error::last_os_error());
 }
@@ -270,14 +270,14 @@ fn tty_run(mode: &str, cmd: &[&str]) {
             c.process_group(0);
         }
         "fg-ignore-tstp" => {
-            // SAFETY (test code): a disposition change; the holder must
+            // SAFETY: a disposition change; the holder must
             // not stop itself when Ctrl-Z hits its group.
             unsafe { libc::signal(libc::SIGTSTP, libc::SIG_IGN) };
         }
         _ => {}
     }
     let status = c.status().unwrap();
-    // SAFETY (test code): a plain getter.
+    // SAFETY: a plain getter.
     let pgid = unsafe { libc::getpgrp() };
     say(&format!("exit {:?}", status.code()));
     say(&format!(

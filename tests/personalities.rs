@@ -1,0 +1,377 @@
+//! rinit under the names `tini`, `tini-static`, `docker-init` and
+//! `dumb-init` (through symlinks, as a drop-in would be installed), and
+//! the `-r` rewrite table.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod common;
+
+use common::*;
+
+fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    vars.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn as_(name: &str) -> Opts {
+    Opts {
+        argv0: Some(personality(name)),
+        ..Opts::default()
+    }
+}
+
+fn as_pid1(name: &str) -> Opts {
+    Opts {
+        argv0: Some(personality(name)),
+        ..pid1()
+    }
+}
+
+/// Docker runs its init exactly as `/sbin/docker-init -- CMD ARGS`.
+#[test]
+fn docker_init_invocation() {
+    if !can_pid1() {
+        return;
+    }
+    let end = run(
+        &["--", "sh", "-c", "echo \"$@\"; exit 3", "sh", "-v", "x y"],
+        as_pid1("docker-init"),
+    );
+    assert_eq!(
+        (end.code, end.lines.as_slice()),
+        (3, &["-v x y".to_string()][..]),
+        "{}",
+        end.stderr
+    );
+    assert_eq!(end.stderr, "");
+    // No argument permutation: options end at the first non-option.
+    let end = run(&["echo", "-v", "-g"], as_("tini"));
+    assert_eq!(end.lines, ["-v -g"]);
+}
+
+#[test]
+fn tini_version_line_is_what_docker_parses() {
+    for name in ["tini", "tini-static", "docker-init"] {
+        let end = run(&["--version"], as_(name));
+        assert_eq!(end.code, 0);
+        let line = &end.lines[0];
+        let (version, commit) = line.split_once(" - ").unwrap();
+        assert!(version.starts_with("tini version "), "{line}");
+        assert!(commit.starts_with("git.") && commit.len() > 4, "{line}");
+    }
+    let end = run(&["-V"], as_("rinit"));
+    assert!(end.lines[0].starts_with("rinit version "));
+}
+
+/// tini: child-only forwarding, grace 0, and a warning (not subreaping)
+/// when not PID 1.
+#[test]
+fn tini_defaults() {
+    let t = testee();
+    if can_pid1() {
+        // Grace 0: the straggler is not sent SIGTERM.
+        let end = run(
+            &["-vv", "--", &t, "straggler", "ignores-term", "2"],
+            as_pid1("tini"),
+        );
+        assert_eq!(end.code, 2);
+        assert!(!end.stderr.contains("SIGTERM"), "{}", end.stderr);
+        // Child only: the grandchildren do not see USR1.
+        let init = Init::start(&["--", &t, "grandchildren", "1"], as_pid1("tini"));
+        init.ready();
+        init.signal(libc::SIGUSR1);
+        assert_eq!(init.line(), "m sig 10");
+        let g = children_of(init.child_pid())[0];
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(g, libc::SIGUSR2) };
+        assert_eq!(init.line(), "0 sig 12");
+        init.signal(libc::SIGTERM);
+        assert_eq!(init.wait().code, 0);
+    }
+    let end = run(&["-vvv", "--", &t, "orphans", "1", "5"], as_("tini"));
+    assert!(
+        end.stderr.contains("not running as PID 1"),
+        "{}",
+        end.stderr
+    );
+    assert!(
+        !end.stderr.contains("reaped process"),
+        "tini subreaped: {}",
+        end.stderr
+    );
+}
+
+/// Every tini option and variable.
+#[test]
+fn tini_options_and_variables() {
+    let t = testee();
+    // -s and TINI_SUBREAPER (even "0": tini only checks presence).
+    for (args, vars) in [(&["-s"][..], &[][..]), (&[], &[("TINI_SUBREAPER", "0")])] {
+        let mut argv = vec!["-vvv"];
+        argv.extend(args);
+        argv.extend(["--", &t, "orphans", "1", "3"]);
+        let end = run(
+            &argv,
+            Opts {
+                env: env(vars),
+                ..as_("tini")
+            },
+        );
+        assert_eq!(
+            end.stderr.matches("reaped process").count(),
+            3,
+            "{args:?}: {}",
+            end.stderr
+        );
+    }
+    // -e remaps, -w warns (with -s, so the orphan is ours), -l, -h.
+    assert_eq!(
+        run(&["-e", "143", "--", "sh", "-c", "kill $$"], as_("tini")).code,
+        0
+    );
+    let end = run(
+        &["-s", "-w", "--", &t, "orphans", "1", "1"],
+        as_("tini-static"),
+    );
+    assert!(end.stderr.contains("reaped process"), "{}", end.stderr);
+    assert!(
+        run(&["-l"], as_("tini"))
+            .lines
+            .join("\n")
+            .contains("MIT License")
+    );
+    assert!(
+        run(&["-h"], as_("tini"))
+            .lines
+            .join("\n")
+            .contains("--subreaper")
+    );
+    // TINI_VERBOSITY=0 silences the not-PID-1 warning.
+    let end = run(
+        &["--", "true"],
+        Opts {
+            env: env(&[("TINI_VERBOSITY", "0")]),
+            ..as_("tini")
+        },
+    );
+    assert_eq!(end.stderr, "");
+    if !can_pid1() {
+        return;
+    }
+    // -g and TINI_KILL_PROCESS_GROUP (present, even empty): the whole group.
+    for (args, vars) in [
+        (&["-g"][..], &[][..]),
+        (&[], &[("TINI_KILL_PROCESS_GROUP", "")]),
+    ] {
+        let mut argv = args.to_vec();
+        argv.extend(["--", &t, "grandchildren", "1"]);
+        let init = Init::start(
+            &argv,
+            Opts {
+                env: env(vars),
+                ..as_pid1("tini")
+            },
+        );
+        init.ready();
+        init.signal(libc::SIGUSR1);
+        let mut got = vec![init.line(), init.line()];
+        got.sort();
+        assert_eq!(got, ["0 sig 10", "m sig 10"], "{args:?} {vars:?}");
+        init.signal(libc::SIGTERM);
+        assert_eq!(init.wait().code, 0);
+    }
+    // -p: covered for rinit in core.rs; the flag parses under tini too.
+    assert_eq!(
+        run(&["-p", "SIGKILL", "--", "true"], as_pid1("tini")).code,
+        0
+    );
+}
+
+/// tini keeps the mask it inherited for the child (tini restores it);
+/// dumb-init resets every disposition; rinit clears the mask.
+#[test]
+fn child_signal_state_per_personality() {
+    let state = |name: &str| {
+        let wrapper = [&testee(), "launch", "4200", "1,13"]
+            .map(String::from)
+            .to_vec();
+        let end = run(
+            &["--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"],
+            Opts {
+                wrapper,
+                argv0: Some(personality(name)),
+                ..Opts::default()
+            },
+        );
+        let get = |k: &str| {
+            end.lines
+                .iter()
+                .find_map(|l| l.strip_prefix(k))
+                .unwrap()
+                .trim()
+                .to_string()
+        };
+        (get("SigBlk:"), get("SigIgn:"))
+    };
+    assert_eq!(
+        state("tini"),
+        ("0000000000004200".into(), "0000000000001001".into())
+    );
+    assert_eq!(
+        state("dumb-init"),
+        ("0000000000000000".into(), "0000000000000000".into())
+    );
+    assert_eq!(
+        state("rinit"),
+        ("0000000000000000".into(), "0000000000001001".into())
+    );
+}
+
+/// dumb-init: the child leads a new session, signals go to its group,
+/// and it is silent by default.
+#[test]
+fn dumb_init_defaults() {
+    let t = testee();
+    let end = run(&["--", &t, "state"], as_("dumb-init"));
+    assert_eq!(end.code, 0);
+    assert_eq!(end.stderr, "", "dumb-init is silent unless -v");
+    let ids = end
+        .lines
+        .iter()
+        .find_map(|l| l.strip_prefix("pid "))
+        .unwrap()
+        .to_string();
+    let v: Vec<&str> = ids.split(' ').collect();
+    assert_eq!((v[0], v[0]), (v[2], v[4]), "pid = pgid = sid: {ids}");
+    // -c and DUMB_INIT_SETSID=0: no new session.
+    for (args, vars) in [
+        (&["-c"][..], &[][..]),
+        (&["--single-child"], &[]),
+        (&[], &[("DUMB_INIT_SETSID", "0")]),
+    ] {
+        let mut argv = args.to_vec();
+        argv.extend(["--", &t, "state"]);
+        let end = run(
+            &argv,
+            Opts {
+                env: env(vars),
+                ..as_("dumb-init")
+            },
+        );
+        let ids = end
+            .lines
+            .iter()
+            .find_map(|l| l.strip_prefix("pid "))
+            .unwrap()
+            .to_string();
+        let v: Vec<&str> = ids.split(' ').collect();
+        assert_ne!(v[0], v[4], "{args:?} {vars:?}: still a new session: {ids}");
+    }
+    assert!(
+        run(&["-v", "--", "true"], as_("dumb-init"))
+            .stderr
+            .contains("rinit: ")
+    );
+    assert!(run(&["-V"], as_("dumb-init")).lines[0].contains(" - git."));
+    assert!(
+        run(&["-h"], as_("dumb-init"))
+            .lines
+            .join("\n")
+            .contains("--rewrite")
+    );
+    if !can_pid1() {
+        return;
+    }
+    // Group forwarding by default.
+    let init = Init::start(&["--", &t, "grandchildren", "1"], as_pid1("dumb-init"));
+    init.ready();
+    init.signal(libc::SIGUSR1);
+    let mut got = vec![init.line(), init.line()];
+    got.sort();
+    assert_eq!(got, ["0 sig 10", "m sig 10"]);
+    init.signal(libc::SIGTERM);
+    assert_eq!(init.wait().code, 0);
+}
+
+/// When the child exits, dumb-init (setsid mode) sends SIGTERM to the rest
+/// of its group.
+#[test]
+fn dumb_init_terms_the_group_when_the_child_exits() {
+    // The child leaves a reporter in its group (set up before the child
+    // exits) and exits 6.
+    let init = Init::start(
+        &["--", &testee(), "straggler", "reports", "6"],
+        as_("dumb-init"),
+    );
+    let mut lines = vec![init.line(), init.line(), init.line()];
+    lines.sort();
+    assert_eq!(
+        lines[2],
+        "straggler ".to_string() + lines[2].trim_start_matches("straggler ")
+    );
+    assert!(lines[0].starts_with("ready"), "{lines:?}");
+    assert_eq!(lines[1], "sig 15", "{lines:?}");
+    let pid: i32 = lines[2].trim_start_matches("straggler ").parse().unwrap();
+    assert_eq!(init.wait().code, 6);
+    // SAFETY: our own reporter, outside any namespace.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+#[test]
+fn rewrite_table_by_name_number_rt_and_drop() {
+    if !can_pid1() {
+        return;
+    }
+    let t = testee();
+    let vars = env(&[("RINIT_REWRITE", "HUP:USR2")]);
+    let init = Init::start(
+        &[
+            "-r",
+            "15:3",
+            "-r",
+            "RTMIN+2:USR1",
+            "-r",
+            "WINCH:0",
+            "--",
+            &t,
+            "signals",
+        ],
+        Opts {
+            env: vars.clone(),
+            ..pid1()
+        },
+    );
+    init.ready();
+    init.signal(libc::SIGTERM);
+    assert_eq!(init.line(), "sig 3");
+    init.signal(36);
+    assert_eq!(init.line(), "sig 10");
+    init.signal(libc::SIGWINCH);
+    // HUP is not rewritten (flags win over RINIT_REWRITE); WINCH was
+    // dropped, so HUP's line comes next.
+    init.signal(libc::SIGHUP);
+    assert_eq!(init.line(), "sig 1");
+    drop(init);
+    // The variable alone.
+    let init = Init::start(
+        &["--", &t, "signals"],
+        Opts {
+            env: vars,
+            ..pid1()
+        },
+    );
+    init.ready();
+    init.signal(libc::SIGHUP);
+    assert_eq!(init.line(), "sig 12");
+    drop(init);
+    // dumb-init's numeric form.
+    let init = Init::start(&["-r", "15:3", "--", &t, "signals"], as_pid1("dumb-init"));
+    init.ready();
+    init.signal(libc::SIGTERM);
+    assert_eq!(init.line(), "sig 3");
+}

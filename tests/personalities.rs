@@ -375,3 +375,46 @@ fn rewrite_table_by_name_number_rt_and_drop() {
     init.signal(libc::SIGTERM);
     assert_eq!(init.line(), "sig 3");
 }
+
+/// The tini bugs rinit does not have: SIGSYS and the fault signals sent
+/// with kill are forwarded, and an early SIGTERM with -g is never lost.
+/// (No argument permutation: `docker_init_invocation`; no stolen
+/// terminal: `terminal.rs`.)
+#[test]
+fn tini_without_tinis_bugs() {
+    if !can_pid1() {
+        return;
+    }
+    let t = testee();
+    let init = Init::start(&["--", &t, "signals", "--exit-on-term"], as_pid1("tini"));
+    init.ready();
+    for sig in [
+        libc::SIGSYS,
+        libc::SIGABRT,
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGFPE,
+        libc::SIGILL,
+        libc::SIGTRAP,
+    ] {
+        init.signal(sig);
+        assert_eq!(init.line(), format!("sig {sig}"));
+    }
+    init.signal(libc::SIGTERM);
+    assert_eq!(init.wait().code, 0);
+    for _ in 0..20 {
+        let init = Init::start(
+            &["-g", "--", &t, "signals", "--exit-on-term"],
+            as_pid1("tini"),
+        );
+        init.wait_blocked();
+        init.signal(libc::SIGTERM);
+        let end = init.wait();
+        assert!(
+            end.code == 0 || end.code == 143,
+            "{} {}",
+            end.code,
+            end.stderr
+        );
+    }
+}

@@ -146,9 +146,14 @@ fn ctrl_c_reaches_the_child_and_the_terminal_comes_back() {
 
 #[test]
 fn a_background_rinit_never_steals_the_terminal() {
+    for r in [rinit(), personality("tini")] {
+        background_no_steal(&r);
+    }
+}
+
+fn background_no_steal(r: &std::path::Path) {
     let t = testee();
-    let r = rinit();
-    let pty = Pty::run(&[&t, "tty-run", "bg", path_str(&r), "--", &t, "state"]);
+    let pty = Pty::run(&[&t, "tty-run", "bg", path_str(r), "--", &t, "state"]);
     let (_, child_group, _) = ids(&pty.after("pid "));
     let fg: i32 = pty.after("fg ").parse().unwrap();
     assert_ne!(
@@ -212,4 +217,19 @@ fn dumb_init_job_control_on_a_terminal() {
     unsafe { libc::kill(rinit_pid, libc::SIGTERM) };
     assert_eq!(pty.after("sig "), "15");
     assert_eq!(pty.after("exit "), "Some(0)");
+}
+
+/// As dumb-init started as the session leader of a terminal (Docker's
+/// `-t`), rinit gives the terminal up and the child's new session takes
+/// it as its controlling terminal; the SIGHUP and SIGCONT the kernel sends
+/// rinit for giving it up are not passed on.
+#[test]
+fn dumb_init_child_takes_the_terminal() {
+    let link = personality("dumb-init");
+    let pty = Pty::run(&[path_str(&link), "--", &testee(), "state"]);
+    let (pid, pgid, sid) = ids(&pty.after("pid "));
+    assert_eq!((pid, pgid), (sid, sid), "the child leads a new session");
+    let fg: i32 = pty.after("fg ").parse().unwrap();
+    assert_eq!(fg, pgid, "the child's session did not take the terminal");
+    pty.after("cwd ");
 }

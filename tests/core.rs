@@ -74,37 +74,6 @@ fn state(end: &Ended) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
-/// Runs rinit from a launcher that sets the given blocked mask and
-/// ignores; the child (grep, a C program that changes nothing) reports
-/// its SigBlk and SigIgn.
-pub fn child_signal_state(
-    argv0: Option<std::path::PathBuf>,
-    block: &str,
-    ignore: &str,
-) -> (String, String) {
-    let wrapper = [&testee(), "launch", block, ignore]
-        .map(String::from)
-        .to_vec();
-    let end = run(
-        &["--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"],
-        Opts {
-            wrapper,
-            argv0,
-            ..Opts::default()
-        },
-    );
-    assert_eq!(end.code, 0, "{}", end.stderr);
-    let field = |name: &str| {
-        end.lines
-            .iter()
-            .find_map(|l| l.strip_prefix(name))
-            .unwrap_or_else(|| panic!("{:?}", end.lines))
-            .trim()
-            .to_string()
-    };
-    (field("SigBlk:"), field("SigIgn:"))
-}
-
 #[test]
 fn child_starts_with_a_clean_signal_state() {
     assert_eq!(

@@ -196,28 +196,7 @@ fn tini_options_and_variables() {
 /// dumb-init resets every disposition; rinit clears the mask.
 #[test]
 fn child_signal_state_per_personality() {
-    let state = |name: &str| {
-        let wrapper = [&testee(), "launch", "4200", "1,13"]
-            .map(String::from)
-            .to_vec();
-        let end = run(
-            &["--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"],
-            Opts {
-                wrapper,
-                argv0: Some(personality(name)),
-                ..Opts::default()
-            },
-        );
-        let get = |k: &str| {
-            end.lines
-                .iter()
-                .find_map(|l| l.strip_prefix(k))
-                .unwrap()
-                .trim()
-                .to_string()
-        };
-        (get("SigBlk:"), get("SigIgn:"))
-    };
+    let state = |name: &str| child_signal_state(Some(personality(name)), "4200", "1,13");
     assert_eq!(
         state("tini"),
         ("0000000000004200".into(), "0000000000001001".into())

@@ -345,3 +345,30 @@ pub fn path_str(p: &Path) -> &str {
 pub fn os(s: &str) -> &OsStr {
     OsStr::new(s)
 }
+
+/// Runs rinit from a launcher that sets the given blocked mask and
+/// ignores; the child (grep, a C program that changes nothing) reports
+/// its SigBlk and SigIgn.
+pub fn child_signal_state(argv0: Option<PathBuf>, block: &str, ignore: &str) -> (String, String) {
+    let wrapper = [&testee(), "launch", block, ignore]
+        .map(String::from)
+        .to_vec();
+    let end = run(
+        &["--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"],
+        Opts {
+            wrapper,
+            argv0,
+            ..Opts::default()
+        },
+    );
+    assert_eq!(end.code, 0, "{}", end.stderr);
+    let field = |name: &str| {
+        end.lines
+            .iter()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{:?}", end.lines))
+            .trim()
+            .to_string()
+    };
+    (field("SigBlk:"), field("SigIgn:"))
+}

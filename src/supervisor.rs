@@ -490,11 +490,22 @@ impl Executor {
     }
 }
 
-fn describe(outcome: Option<Outcome>) -> String {
-    match outcome {
-        Some(Outcome::Exited(n)) => format!("exited with {n}"),
-        Some(Outcome::Signaled(s)) => format!("killed by {}", Signal(s)),
-        None => "changed state".to_string(),
+/// How a reaped process ended, for log lines. A `Display` value, not a
+/// `String`: log arguments are evaluated even when the level is off, and
+/// the reap path must not allocate.
+struct Described(Option<Outcome>);
+
+fn describe(outcome: Option<Outcome>) -> Described {
+    Described(outcome)
+}
+
+impl std::fmt::Display for Described {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(Outcome::Exited(n)) => write!(f, "exited with {n}"),
+            Some(Outcome::Signaled(s)) => write!(f, "killed by {}", Signal(s)),
+            None => f.write_str("changed state"),
+        }
     }
 }
 

@@ -88,29 +88,46 @@ pub struct Config {
 }
 
 /// Parses a duration: `500ms`, `5s`, `2m`, `1h`, or a bare number of
-/// seconds. Fractions are allowed (`1.5s`); at most one day.
+/// seconds. Fractions are allowed (`1.5s`, up to microseconds); at most
+/// one day. Integer arithmetic only: float parsing would cost the static
+/// binary about 15 KB.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("'{text}' is not a duration (use e.g. 500ms, 5s, 2m)");
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let millis_per_unit: f64 = match unit {
-        "" | "s" => 1e3,
-        "ms" => 1.0,
-        "m" => 60e3,
-        "h" => 3600e3,
+    let micros_per_unit: u128 = match unit {
+        "" | "s" => 1_000_000,
+        "ms" => 1_000,
+        "m" => 60_000_000,
+        "h" => 3_600_000_000,
         _ => return Err(bad()),
     };
-    if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || (number.contains('.') && !digits(fraction)) {
         return Err(bad());
     }
-    let value: f64 = number.parse().map_err(|_| bad())?;
-    let millis = value * millis_per_unit;
-    if millis > 86_400e3 {
-        return Err(format!("'{text}' is too long (at most 24h)"));
+    // Keep 12 fractional digits at most: finer than a microsecond of an hour.
+    let fraction = &fraction[..fraction.len().min(12)];
+    let too_long = || format!("'{text}' is too long (at most 24h)");
+    let whole: u128 = if whole.len() > 12 {
+        return Err(too_long());
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let frac_value: u128 = if fraction.is_empty() {
+        0
+    } else {
+        fraction.parse().map_err(|_| bad())?
+    };
+    let scale = 10u128.pow(fraction.len() as u32);
+    let micros = whole * micros_per_unit + (frac_value * micros_per_unit + scale / 2) / scale;
+    if micros > 86_400_000_000 {
+        return Err(too_long());
     }
-    Ok(Duration::from_micros((millis * 1e3).round() as u64))
+    Ok(Duration::from_micros(micros as u64))
 }
 
 #[cfg(test)]
@@ -129,6 +146,9 @@ mod tests {
             ("1.5s", 1500),
             ("0.25", 250),
             ("24h", 86_400_000),
+            ("0.001", 1),
+            ("1.25m", 75_000),
+            ("007", 7000),
         ] {
             assert_eq!(
                 parse_duration(text),

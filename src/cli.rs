@@ -27,9 +27,12 @@ pub enum Request {
 pub struct UsageError(pub String);
 
 const GIT_HASH: &str = env!("RINIT_GIT_HASH");
+/// rinit's version, for tools outside the crate (the man page).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 const LICENSE: &str = include_str!("../LICENSE");
 
-fn command() -> Command {
+/// The clap definition of the command line (also the source of the man page).
+pub fn command() -> Command {
     Command::new("rinit")
         .about("A minimal PID 1 for containers: runs COMMAND, forwards signals, reaps zombies.")
         .override_usage("rinit [OPTIONS] [--] COMMAND [ARG]...\n       rinit [OPTIONS] --pause")
@@ -111,7 +114,7 @@ pub fn parse(
 
 /// The `--version` line. Docker's `docker info` splits it at ` - git.`.
 pub fn version(personality: Personality) -> String {
-    let v = env!("CARGO_PKG_VERSION");
+    let v = VERSION;
     match personality {
         // Docker also reads the part after "tini version " as the version.
         Personality::Tini => format!("tini version {v}-rinit - git.{GIT_HASH}\n"),

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the static release binary for TARGET (default x86_64 musl), checks
+# that it has no ELF interpreter (so it runs FROM scratch), prints its size
+# and sha256, and, for the native target, runs the integration tests again
+# against it. Installs the Rust target (and for aarch64 a cross linker).
+#   scripts/static.sh [x86_64-unknown-linux-musl|aarch64-unknown-linux-musl]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${1:-x86_64-unknown-linux-musl}
+rustup target add "$target"
+case $target in
+  aarch64-*)
+    if ! command -v aarch64-linux-gnu-gcc >/dev/null; then
+      apt-get update -qq && apt-get install -y -qq gcc-aarch64-linux-gnu
+    fi
+    export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
+    ;;
+esac
+cargo build --release --locked --target "$target"
+bin=target/$target/release/rinit
+if readelf -l "$bin" | grep -q INTERP; then
+  echo "FAIL: $bin is dynamically linked (it has PT_INTERP)" >&2
+  exit 1
+fi
+echo "static: $bin has no PT_INTERP; $(stat -c %s "$bin") bytes"
+(cd "$(dirname "$bin")" && sha256sum rinit >rinit.sha256 && cat rinit.sha256)
+case $target in
+  aarch64-*)
+    # Where qemu-user is installed, run it once to prove it starts.
+    if command -v qemu-aarch64-static >/dev/null; then
+      qemu-aarch64-static "$bin" --version
+    fi
+    ;;
+esac
+if [ "$target" = "$(uname -m)-unknown-linux-musl" ]; then
+  RINIT_BIN="$PWD/$bin" cargo test --test core --test shutdown --test personalities --test terminal
+fi

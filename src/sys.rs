@@ -467,8 +467,22 @@ fn parent_of(pid: i32) -> Option<i32> {
     rest.split_ascii_whitespace().nth(1)?.parse().ok()
 }
 
+/// Fails unless the `/proc` we see belongs to our own PID namespace: one
+/// mounted for another namespace (a new namespace without its own /proc
+/// mount) numbers processes differently, and its pids would name other
+/// processes here.
+fn check_proc_is_ours() -> io::Result<()> {
+    let me = fs::read_link("/proc/self")?;
+    if me.to_str().and_then(|s| s.parse::<i32>().ok()) == Some(getpid()) {
+        Ok(())
+    } else {
+        Err(io::Error::other("/proc belongs to another PID namespace"))
+    }
+}
+
 /// Every descendant of `root` (not `root` itself), parents before children.
 pub fn descendants(root: i32) -> io::Result<Vec<(i32, i32)>> {
+    check_proc_is_ours()?;
     let table = process_table()?;
     let mut found: Vec<(i32, i32)> = Vec::new();
     let mut frontier = vec![root];
@@ -485,6 +499,7 @@ pub fn descendants(root: i32) -> io::Result<Vec<(i32, i32)>> {
 
 /// How many processes other than this one the `/proc` we see lists.
 pub fn count_others() -> io::Result<usize> {
+    check_proc_is_ours()?;
     let me = getpid();
     Ok(process_table()?
         .iter()

@@ -323,3 +323,47 @@ fn pause_mode() {
     let end = run(&["--pause", "true"], Opts::default());
     assert_eq!(end.code, 125);
 }
+
+/// In a PID namespace whose /proc is still the parent namespace's (no
+/// `--mount-proc`), rinit that is not PID 1 must not trust /proc's pids:
+/// it warns and signals nothing rather than signalling whatever those
+/// numbers mean here.
+#[test]
+fn foreign_proc_means_no_signals() {
+    if !can_pid1() {
+        return;
+    }
+    let wrapper = [
+        "unshare",
+        "--pid",
+        "--fork",
+        "sh",
+        "-c",
+        "\"$@\"; exit $?",
+        "sh",
+    ]
+    .map(String::from)
+    .to_vec();
+    let end = run(
+        &[
+            "-t",
+            "200ms",
+            "--",
+            &testee(),
+            "straggler",
+            "ignores-term",
+            "4",
+        ],
+        Opts {
+            wrapper,
+            ..Opts::default()
+        },
+    );
+    assert_eq!(end.code, 4, "{}", end.stderr);
+    assert!(
+        end.stderr
+            .contains("/proc belongs to another PID namespace"),
+        "{}",
+        end.stderr
+    );
+}

@@ -1,0 +1,331 @@
+/* rbench: the timing-critical helpers of bench/run.sh, in one static
+ * binary (compiled by the script with gcc -O2 -static).
+ *
+ *   rbench startup ROUNDS -- NAME NS ARGV... ; NAME NS ARGV... ; ...
+ *       Runs every ARGV once per round, interleaved (the order rotates each
+ *       round), NS=1 as PID 1 of a new PID namespace (clone CLONE_NEWPID),
+ *       NS=0 as a plain child; prints "NAME<TAB>ns<TAB>status" per run.
+ *   rbench ns PIDFD ARGV...
+ *       Runs ARGV as PID 1 of a new PID namespace, writes its host pid to
+ *       PIDFD, waits, exits with its status. Dies with its parent.
+ *   rbench sigchild
+ *       The child under test: a SIGUSR1 handler writes CLOCK_MONOTONIC (ns)
+ *       as 8 bytes to fd $RB_FD; first writes -1 (ready), then pause()s.
+ *   rbench siglat ROUNDS NAME:PID:FD ...
+ *       ROUNDS interleaved round trips: kill(PID, SIGUSR1), read the
+ *       handler's timestamp from FD; prints "NAME<TAB>one-way ns<TAB>rtt ns"
+ *       (-1 when no reply came within 1 s).
+ *   rbench orphans N
+ *       Reads one byte from stdin (go), then double-forks N orphans as fast
+ *       as it can; writes "start_ns last_fork_ns eagain" to fd $RB_FD, then
+ *       waits for EOF on stdin (so its init stays up) and exits 0.
+ *   rbench reaper ARGV...
+ *       The floor: a bare C init. Forks ARGV, then waitpid(-1) in a loop;
+ *       exits with the main child's status.
+ *
+ * Every wait has a deadline (alarm), so nothing here can hang the script.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void die(const char *what) {
+    fprintf(stderr, "rbench: %s: %s\n", what, strerror(errno));
+    exit(2);
+}
+
+static void on_alarm(int sig) { (void)sig; }
+
+/* SIGALRM interrupts blocking calls (no SA_RESTART). */
+static void arm_alarm_handler(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+}
+
+static void unblock_all(void) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static int env_fd(void) {
+    const char *s = getenv("RB_FD");
+    if (!s) {
+        fprintf(stderr, "rbench: RB_FD not set\n");
+        exit(2);
+    }
+    return atoi(s);
+}
+
+/* fork, or a fork into a new PID namespace (the child is its PID 1). */
+static pid_t fork_ns(int ns) {
+    if (!ns) return fork();
+    return (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
+}
+
+/* ---------------------------------------------------------------- startup */
+
+struct target {
+    const char *name;
+    int ns;
+    char **argv;
+};
+
+static int cmd_startup(int argc, char **argv) {
+    if (argc < 4 || strcmp(argv[3], "--") != 0) {
+        fprintf(stderr, "usage: rbench startup ROUNDS -- NAME NS ARGV... ; ...\n");
+        return 2;
+    }
+    int rounds = atoi(argv[2]);
+    struct target t[64];
+    int n = 0;
+    for (int i = 4; i < argc && n < 64;) {
+        if (i + 2 >= argc) break;
+        t[n].name = argv[i];
+        t[n].ns = atoi(argv[i + 1]);
+        t[n].argv = &argv[i + 2];
+        int j = i + 2;
+        while (j < argc && strcmp(argv[j], ";") != 0) j++;
+        argv[j < argc ? j : argc] = NULL; /* argv[argc] is NULL already */
+        n++;
+        i = j + 1;
+    }
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0) die("open /dev/null");
+    char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+    arm_alarm_handler();
+    for (int r = 0; r < rounds; r++) {
+        for (int k = 0; k < n; k++) {
+            struct target *x = &t[(k + r) % n];
+            int64_t t0 = now_ns();
+            pid_t pid = fork_ns(x->ns);
+            if (pid < 0) die("fork");
+            if (pid == 0) {
+                dup2(devnull, 0);
+                dup2(devnull, 1);
+                dup2(devnull, 2);
+                execve(x->argv[0], x->argv, envp);
+                _exit(127);
+            }
+            int status = 0;
+            alarm(10);
+            pid_t w = waitpid(pid, &status, 0);
+            int64_t t1 = now_ns();
+            alarm(0);
+            if (w != pid) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &status, 0);
+                printf("%s\t-1\ttimeout\n", x->name);
+                continue;
+            }
+            printf("%s\t%lld\t%d\n", x->name, (long long)(t1 - t0), status);
+        }
+    }
+    return 0;
+}
+
+/* --------------------------------------------------------------------- ns */
+
+static int exit_code(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return 125;
+}
+
+static int cmd_ns(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: rbench ns PIDFD ARGV...\n");
+        return 2;
+    }
+    int pidfd = atoi(argv[2]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pid_t pid = fork_ns(1);
+    if (pid < 0) die("clone(CLONE_NEWPID)");
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        unblock_all();
+        if (pidfd > 2) close(pidfd);
+        execvp(argv[3], &argv[3]);
+        fprintf(stderr, "rbench ns: cannot run %s: %s\n", argv[3], strerror(errno));
+        _exit(127);
+    }
+    dprintf(pidfd, "%d\n", (int)pid);
+    close(pidfd);
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) die("waitpid");
+    }
+    return exit_code(status);
+}
+
+/* --------------------------------------------------------------- sigchild */
+
+static int reply_fd = -1;
+
+static void on_usr1(int sig) {
+    (void)sig;
+    int64_t t = now_ns();
+    int saved = errno;
+    (void)!write(reply_fd, &t, sizeof t);
+    errno = saved;
+}
+
+static __attribute__((noreturn)) void cmd_sigchild(void) {
+    reply_fd = env_fd();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    unblock_all();
+    int64_t ready = -1;
+    if (write(reply_fd, &ready, sizeof ready) != sizeof ready) die("write ready");
+    for (;;) pause();
+}
+
+/* ----------------------------------------------------------------- siglat */
+
+static int cmd_siglat(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: rbench siglat ROUNDS NAME:PID:FD ...\n");
+        return 2;
+    }
+    int rounds = atoi(argv[2]);
+    int n = argc - 3;
+    char *name[64];
+    pid_t pid[64];
+    int fd[64];
+    if (n > 64) n = 64;
+    for (int i = 0; i < n; i++) {
+        char *s = argv[3 + i];
+        char *a = strchr(s, ':');
+        char *b = a ? strchr(a + 1, ':') : NULL;
+        if (!b) {
+            fprintf(stderr, "rbench siglat: bad target %s\n", s);
+            return 2;
+        }
+        *a = 0;
+        name[i] = s;
+        pid[i] = atoi(a + 1);
+        fd[i] = atoi(b + 1);
+    }
+    for (int r = 0; r < rounds; r++) {
+        for (int k = 0; k < n; k++) {
+            int i = (k + r) % n;
+            int64_t t0 = now_ns();
+            if (kill(pid[i], SIGUSR1) < 0) die("kill");
+            struct pollfd p = {.fd = fd[i], .events = POLLIN};
+            int64_t stamp = -1;
+            int ok = poll(&p, 1, 1000) == 1 && read(fd[i], &stamp, 8) == 8;
+            int64_t t1 = now_ns();
+            if (ok)
+                printf("%s\t%lld\t%lld\n", name[i], (long long)(stamp - t0), (long long)(t1 - t0));
+            else
+                printf("%s\t-1\t-1\n", name[i]);
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- orphans */
+
+static int cmd_orphans(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: rbench orphans N\n");
+        return 2;
+    }
+    long n = atol(argv[2]);
+    int fd = env_fd();
+    unblock_all();
+    arm_alarm_handler();
+    char go;
+    alarm(60);
+    if (read(0, &go, 1) != 1) return 3;
+    alarm(0);
+    /* Our own children (the middle of each double fork) are reaped by the
+     * kernel; the grandchildren become the init's. */
+    signal(SIGCHLD, SIG_IGN);
+    long eagain = 0;
+    int64_t start = now_ns();
+    for (long i = 0; i < n;) {
+        pid_t p = fork();
+        if (p == 0) {
+            signal(SIGCHLD, SIG_DFL);
+            if (fork() == 0) _exit(0);
+            _exit(0);
+        }
+        if (p < 0) {
+            if (errno != EAGAIN && errno != ENOMEM) die("fork");
+            eagain++;
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        i++;
+    }
+    int64_t last = now_ns();
+    dprintf(fd, "%lld %lld %ld\n", (long long)start, (long long)last, eagain);
+    alarm(120);
+    while (read(0, &go, 1) > 0) {
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------------- reaper */
+
+static int cmd_reaper(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: rbench reaper ARGV...\n");
+        return 2;
+    }
+    pid_t main_pid = fork();
+    if (main_pid < 0) die("fork");
+    if (main_pid == 0) {
+        execvp(argv[2], &argv[2]);
+        _exit(127);
+    }
+    for (;;) {
+        int status;
+        pid_t w = waitpid(-1, &status, 0);
+        if (w == main_pid) return exit_code(status);
+        if (w < 0 && errno == ECHILD) return 0;
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: rbench startup|ns|sigchild|siglat|orphans|reaper ...\n");
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "startup")) return cmd_startup(argc, argv);
+    if (!strcmp(cmd, "ns")) return cmd_ns(argc, argv);
+    if (!strcmp(cmd, "sigchild")) cmd_sigchild();
+    if (!strcmp(cmd, "siglat")) return cmd_siglat(argc, argv);
+    if (!strcmp(cmd, "orphans")) return cmd_orphans(argc, argv);
+    if (!strcmp(cmd, "reaper")) return cmd_reaper(argc, argv);
+    fprintf(stderr, "rbench: unknown command %s\n", cmd);
+    return 2;
+}

@@ -22,7 +22,14 @@ if readelf -l "$bin" | grep -q INTERP; then
   echo "FAIL: $bin is dynamically linked (it has PT_INTERP)" >&2
   exit 1
 fi
-echo "static: $bin has no PT_INTERP; $(stat -c %s "$bin") bytes"
+size=$(stat -c %s "$bin")
+echo "static: $bin has no PT_INTERP; $size bytes"
+# The size budget: below both static C peers (tini-static 708 KB,
+# catatonit 699 KB). README "Size" says where the bytes go.
+if [ "$size" -gt 600000 ]; then
+  echo "FAIL: $bin is $size bytes, over the 600,000-byte budget" >&2
+  exit 1
+fi
 (cd "$(dirname "$bin")" && sha256sum rinit >rinit.sha256 && cat rinit.sha256)
 case $target in
   aarch64-*)

@@ -93,6 +93,22 @@ pub fn parse(
         .map(|a| a.as_bytes().to_vec())
         .unwrap_or_default();
     let personality = Personality::from_argv0(&argv0);
+    // The usual invocation has no flags at all (`rinit -- CMD...`, Docker's
+    // `docker-init -- CMD...`, `rinit CMD...`): then clap would only find
+    // the command, and building and running its parser is most of rinit's
+    // start-up, so skip it. Anything else, including `rinit --` alone, goes
+    // through clap.
+    let rest = match args.get(1).map(|a| a.as_bytes()) {
+        Some(b"--") => &args[2..],
+        Some(a) if !a.starts_with(b"-") => &args[1..],
+        _ => &[][..],
+    };
+    if !rest.is_empty() {
+        let env = Env { get: env };
+        return build(personality, &NoFlags(rest), &env)
+            .map(Request::Run)
+            .map_err(UsageError);
+    }
     let matches = match command().try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) if e.kind() == ErrorKind::DisplayHelp => {
@@ -173,28 +189,76 @@ impl Env<'_> {
     }
 }
 
+/// The flags as `build` reads them: clap's matches, or none at all.
+trait Flags {
+    fn flag(&self, id: &str) -> bool;
+    fn value(&self, id: &str) -> Option<&String>;
+    fn values(&self, id: &str) -> Option<Vec<&String>>;
+    fn count(&self, id: &str) -> u8;
+    fn command(&self) -> Option<Vec<&OsString>>;
+}
+
+impl Flags for ArgMatches {
+    fn flag(&self, id: &str) -> bool {
+        self.get_flag(id)
+    }
+    fn value(&self, id: &str) -> Option<&String> {
+        self.get_one::<String>(id)
+    }
+    fn values(&self, id: &str) -> Option<Vec<&String>> {
+        self.get_many::<String>(id).map(Iterator::collect)
+    }
+    fn count(&self, id: &str) -> u8 {
+        self.get_count(id)
+    }
+    fn command(&self) -> Option<Vec<&OsString>> {
+        self.get_many::<OsString>("command").map(Iterator::collect)
+    }
+}
+
+/// No flags, only the command (the fast path of `parse`).
+struct NoFlags<'a>(&'a [OsString]);
+
+impl Flags for NoFlags<'_> {
+    fn flag(&self, _: &str) -> bool {
+        false
+    }
+    fn value(&self, _: &str) -> Option<&String> {
+        None
+    }
+    fn values(&self, _: &str) -> Option<Vec<&String>> {
+        None
+    }
+    fn count(&self, _: &str) -> u8 {
+        0
+    }
+    fn command(&self) -> Option<Vec<&OsString>> {
+        Some(self.0.iter().collect())
+    }
+}
+
 /// A flag's value if given, else its variable's, each parsed with `parse`.
 fn option<T>(
-    m: &ArgMatches,
+    m: &dyn Flags,
     id: &str,
     flag: &str,
     env: &Env,
     var: &str,
     parse: impl Fn(&str) -> Result<T, String>,
 ) -> Result<Option<T>, String> {
-    match m.get_one::<String>(id) {
+    match m.value(id) {
         Some(text) => parse(text).map(Some).map_err(|e| format!("{flag}: {e}")),
         None => env.parsed(var, parse),
     }
 }
 
-fn build(personality: Personality, m: &ArgMatches, env: &Env) -> Result<Config, String> {
+fn build(personality: Personality, m: &dyn Flags, env: &Env) -> Result<Config, String> {
     let dumb = personality == Personality::DumbInit;
 
     // Where signals go. Flags: the last of -g/-c wins (clap overrides).
-    let (forward, setsid) = if m.get_flag("pgroup") {
+    let (forward, setsid) = if m.flag("pgroup") {
         (ForwardTo::Group, dumb)
-    } else if m.get_flag("single_child") {
+    } else if m.flag("single_child") {
         (ForwardTo::Child, false)
     } else {
         let group_var = env.switch("RINIT_KILL_PROCESS_GROUP")?;
@@ -217,7 +281,7 @@ fn build(personality: Personality, m: &ArgMatches, env: &Env) -> Result<Config, 
         )
     };
 
-    let subreaper = m.get_flag("subreaper")
+    let subreaper = m.flag("subreaper")
         || env.switch("RINIT_SUBREAPER")?.unwrap_or(false)
         || env.present("TINI_SUBREAPER");
     let pdeathsig = option(
@@ -230,7 +294,7 @@ fn build(personality: Personality, m: &ArgMatches, env: &Env) -> Result<Config, 
     )?;
 
     let mut rewrite = Rewrite::default();
-    match m.get_many::<String>("rewrite") {
+    match m.values("rewrite") {
         Some(specs) => {
             for spec in specs {
                 rewrite.add(spec).map_err(|e| format!("--rewrite: {e}"))?;
@@ -248,7 +312,7 @@ fn build(personality: Personality, m: &ArgMatches, env: &Env) -> Result<Config, 
     }
 
     let mut remap = Remap::default();
-    match m.get_many::<String>("remap_exit") {
+    match m.values("remap_exit") {
         Some(codes) => {
             for code in codes {
                 remap.add(code).map_err(|e| format!("--remap-exit: {e}"))?;
@@ -276,10 +340,9 @@ fn build(personality: Personality, m: &ArgMatches, env: &Env) -> Result<Config, 
         parse_duration,
     )?
     .unwrap_or_default();
-    let warn_on_reap =
-        m.get_flag("warn_on_reap") || env.switch("RINIT_WARN_ON_REAP")?.unwrap_or(false);
+    let warn_on_reap = m.flag("warn_on_reap") || env.switch("RINIT_WARN_ON_REAP")?.unwrap_or(false);
 
-    let count = m.get_count("verbose");
+    let count = m.count("verbose");
     let verbosity = if count > 0 {
         // Each -v adds a level above warnings. dumb-init is silent by
         // default, but its one -v means "debug", which is the same level.
@@ -294,8 +357,9 @@ fn build(personality: Personality, m: &ArgMatches, env: &Env) -> Result<Config, 
             .unwrap_or(if dumb { 0 } else { 1 })
     };
 
-    let command: Vec<CString> = match m.get_many::<OsString>("command") {
+    let command: Vec<CString> = match m.command() {
         Some(args) => args
+            .into_iter()
             .map(|a| {
                 CString::new(a.clone().into_vec())
                     .map_err(|_| format!("argument '{}' contains a NUL byte", a.to_string_lossy()))
@@ -303,7 +367,7 @@ fn build(personality: Personality, m: &ArgMatches, env: &Env) -> Result<Config, 
             .collect::<Result<_, _>>()?,
         None => Vec::new(),
     };
-    let mode = match (m.get_flag("pause"), command.is_empty()) {
+    let mode = match (m.flag("pause"), command.is_empty()) {
         (true, true) => Mode::Pause,
         (true, false) => return Err("--pause takes no command".into()),
         (false, true) => {
@@ -375,6 +439,35 @@ mod tests {
         let c = run(&["rinit", "-g", "sh", "-c", "x", "-g"], &[]).unwrap();
         assert_eq!(argv(&c), ["sh", "-c", "x", "-g"]);
         assert_eq!(c.forward, ForwardTo::Group);
+    }
+
+    #[test]
+    fn the_no_flag_fast_path_agrees_with_clap() {
+        let vars = [("RINIT_GRACE", "2s"), ("TINI_KILL_PROCESS_GROUP", "")];
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(v))
+        };
+        for argv in [
+            &["rinit", "--", "x", "-v"][..],
+            &["rinit", "x", "--", "-g"],
+            &["rinit", "--", "--"],
+            &["rinit", ""],
+            &["/sbin/docker-init", "--", "sh", "-c", "exit 3"],
+            &["dumb-init", "sh"],
+            &["tini", "--", "-weird"],
+        ] {
+            let args: Vec<OsString> = argv.iter().map(OsString::from).collect();
+            let fast = match parse(args.clone(), &env) {
+                Ok(Request::Run(c)) => c,
+                other => panic!("{argv:?}: {other:?}"),
+            };
+            let matches = command().try_get_matches_from(args).unwrap();
+            let personality = Personality::from_argv0(argv[0].as_bytes());
+            let slow = build(personality, &matches, &Env { get: &env }).unwrap();
+            assert_eq!(fast, slow, "{argv:?}");
+        }
     }
 
     #[test]

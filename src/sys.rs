@@ -18,6 +18,28 @@ unsafe extern "C" {
     static environ: *const *const c_char;
 }
 
+/// Whether the name of any environment variable starts with one of
+/// `prefixes` (one pass over `environ`, no allocation, no lock).
+pub fn env_has_prefix(prefixes: &[&[u8]]) -> bool {
+    // SAFETY: environ is the NULL-terminated array of NUL-terminated
+    // strings set up by the C runtime; rinit is single-threaded and does
+    // not change its environment.
+    unsafe {
+        let mut entry = environ;
+        if entry.is_null() {
+            return false;
+        }
+        while !(*entry).is_null() {
+            let text = CStr::from_ptr(*entry).to_bytes();
+            if prefixes.iter().any(|p| text.starts_with(p)) {
+                return true;
+            }
+            entry = entry.add(1);
+        }
+    }
+    false
+}
+
 fn check(ret: c_int) -> io::Result<c_int> {
     if ret < 0 {
         Err(io::Error::last_os_error())

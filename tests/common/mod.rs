@@ -372,3 +372,36 @@ pub fn child_signal_state(argv0: Option<PathBuf>, block: &str, ignore: &str) -> 
     };
     (field("SigBlk:"), field("SigIgn:"))
 }
+
+// Helpers for tests/stress.rs and tests/faults.rs.
+
+impl Init {
+    /// The next stdout line if one comes within `within`.
+    pub fn line_within(&self, within: Duration) -> Option<String> {
+        self.lines.recv_timeout(within).ok()
+    }
+
+    /// Reads lines until one starts with `prefix`, for at most `within`.
+    pub fn line_starting_within(&self, prefix: &str, within: Duration) -> String {
+        let end = Instant::now() + within;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.starts_with(prefix) => return l,
+                Ok(_) => {}
+                Err(e) => panic!("no line starting with {prefix:?} within {within:?}: {e}"),
+            }
+        }
+    }
+
+    /// What rinit wrote to stderr so far.
+    pub fn stderr_now(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+/// A `/proc/PID/status` size field (`VmRSS:`, `RssAnon:`) in kB.
+pub fn status_kb(pid: i32, name: &str) -> u64 {
+    let v = status_field(pid, name).unwrap_or_else(|| panic!("no {name} for {pid}"));
+    v.trim_end_matches("kB").trim().parse().unwrap()
+}

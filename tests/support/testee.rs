@@ -84,6 +84,36 @@ fn state() {
     ));
 }
 
+/// Processes other than us whose parent is our parent (rinit), in any
+/// state: the orphans it has not reaped yet.
+fn siblings() -> usize {
+    // SAFETY: plain getters.
+    let (parent, me) = unsafe { (libc::getppid(), libc::getpid()) };
+    let mut n = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .nth(1);
+        if pid != me && ppid == Some(parent.to_string().as_str()) {
+            n += 1;
+        }
+    }
+    n
+}
+
 /// Zombies whose parent is our parent (rinit): the ones it must reap.
 fn zombies() -> usize {
     // SAFETY: a plain getter.
@@ -130,9 +160,12 @@ fn orphans(waves: usize, per_wave: usize) {
             libc::waitpid(middle, &mut status, 0);
         }
     }
+    // Wait until rinit has reaped every orphan: none is left among its
+    // children, zombie or (not yet exited) alive. Counting only zombies
+    // would race with an orphan that has not exited yet.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let z = zombies();
+        let z = siblings();
         if z == 0 || Instant::now() > deadline {
             say(&format!("zombies {z}"));
             return;
@@ -300,6 +333,282 @@ fn main() {
         ["grandchildren", n] => grandchildren(n.parse().unwrap()),
         ["launch", block, ignore, cmd @ ..] => launch(block, ignore, cmd),
         ["tty-run", mode, cmd @ ..] => tty_run(mode, cmd),
+        ["storm-child"] => storm_child(),
+        ["orphan-storm", warm, total, per_wave, par] => orphan_storm(
+            warm.parse().unwrap(),
+            total.parse().unwrap(),
+            per_wave.parse().unwrap(),
+            par.parse().unwrap(),
+        ),
+        ["orphans-then-signals", waves, n] => {
+            let n: usize = n.parse().unwrap();
+            make_orphans(waves.parse::<usize>().unwrap() * n, n, 1);
+            wait_no_zombies();
+            say("zombies 0");
+            signals(true, false)
+        }
+        ["close-fds", list, cmd @ ..] => close_fds(list, cmd),
+        ["open-fds", n, high, cmd @ ..] => open_fds(n.parse().unwrap(), high.parse().unwrap(), cmd),
+        ["rlimit", res, n, cmd @ ..] => rlimit(res, n.parse().unwrap(), cmd),
+        ["as-user", uid, cmd @ ..] => as_user(uid.parse().unwrap(), cmd),
         other => panic!("testee: unknown command {other:?}"),
     }
+}
+
+// Subcommands for tests/stress.rs and tests/faults.rs:
+//
+// testee storm-child         block everything, print `ready PID`, then
+//                            report each signal as `sig N` while a thread
+//                            keeps making orphans for rinit; on SIGTERM
+//                            print `forked N` (orphans made) and exit 0
+// testee orphan-storm WARM TOTAL PER_WAVE PAR
+//                            print `ready`; make WARM orphans, wait until
+//                            rinit reaped them all, print `warm N`; wait
+//                            for SIGUSR1; make TOTAL orphans in waves of
+//                            PAR middle processes with PER_WAVE orphans
+//                            each, wait until none is left as a zombie,
+//                            print `done N MS` (N made, in MS ms); exit 0
+//                            on SIGTERM
+// testee orphans-then-signals WAVES N
+//                            make WAVES*N orphans (N at a time), wait until
+//                            none is left, print `zombies 0`, then
+//                            `signals --exit-on-term`
+// testee close-fds LIST CMD...   close the fds in LIST (a,b,c), exec CMD
+// testee open-fds N HIGH CMD...  open N more fds and fd HIGH (no
+//                            close-on-exec), exec CMD
+// testee rlimit RES N CMD...     set RLIMIT_RES (nofile, nproc, sigpending)
+//                            to N, exec CMD
+// testee as-user UID CMD...      drop to UID (and its gid), exec CMD
+
+/// Execs `cmd` (PATH search) or panics.
+fn exec(cmd: &[&str]) -> ! {
+    let args: Vec<std::ffi::CString> = cmd
+        .iter()
+        .map(|a| std::ffi::CString::new(*a).unwrap())
+        .collect();
+    let mut ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    // SAFETY: NUL-terminated strings and a NULL-terminated argv.
+    unsafe { libc::execvp(ptrs[0], ptrs.as_ptr()) };
+    panic!("exec {cmd:?}: {}", std::io::Error::last_os_error());
+}
+
+extern "C" fn exit_at_once(_: *mut libc::c_void) -> libc::c_int {
+    0
+}
+
+/// In a forked middle process: start `n` children that exit at once
+/// (`clone` with `CLONE_VM | CLONE_VFORK`, as posix_spawn does: no page
+/// tables to copy, so a million of them take seconds, not minutes), then
+/// exit so they all become orphans. Exit 0 if all `n` were made; a
+/// transient EAGAIN (the pid table momentarily full) is retried.
+///
+/// # Safety
+/// Only in a freshly forked, single-threaded child; never returns.
+unsafe fn middle(n: usize, stack: &mut [u8]) -> ! {
+    // SAFETY: the stack is ours (a copy after fork); CLONE_VFORK suspends
+    // us until the child exited, so it is never used by two at once.
+    unsafe {
+        let top = stack.as_mut_ptr().add(stack.len());
+        let top = (top as usize & !15) as *mut libc::c_void;
+        let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+        for _ in 0..n {
+            let mut tries = 0u32;
+            while libc::clone(exit_at_once, top, flags, std::ptr::null_mut()) < 0 {
+                tries += 1;
+                if *libc::__errno_location() != libc::EAGAIN || tries > 100_000 {
+                    libc::_exit(1);
+                }
+                libc::sched_yield();
+            }
+        }
+        libc::_exit(0);
+    }
+}
+
+/// Makes `total` orphans for our parent (rinit) in waves of `par` middle
+/// processes with up to `per_wave` orphans each. Returns how many.
+fn make_orphans(total: usize, per_wave: usize, par: usize) -> usize {
+    let mut stack = vec![0u8; 64 * 1024];
+    let mut made = 0;
+    while made < total {
+        let mut middles = Vec::new();
+        let mut planned = 0;
+        for _ in 0..par {
+            let n = per_wave.min(total - made - planned);
+            if n == 0 {
+                break;
+            }
+            // SAFETY: the child only runs `middle`, which never returns.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                // SAFETY: a freshly forked child of a single-threaded process.
+                unsafe { middle(n, &mut stack) };
+            }
+            if pid < 0 {
+                break;
+            }
+            middles.push((pid, n));
+            planned += n;
+        }
+        assert!(
+            !middles.is_empty(),
+            "fork: {}",
+            std::io::Error::last_os_error()
+        );
+        for (pid, n) in middles {
+            let mut status = 0;
+            // SAFETY: waiting for our own child.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            assert!(
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                "a middle process failed: {status:#x}"
+            );
+            made += n;
+        }
+    }
+    made
+}
+
+/// Waits (bounded) until rinit has reaped every orphan we gave it.
+fn wait_no_zombies() {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while zombies() != 0 {
+        assert!(Instant::now() < deadline, "zombies left: {}", zombies());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Blocks every catchable signal but CHLD; returns a signalfd for them.
+fn block_all() -> std::os::fd::OwnedFd {
+    let mask = signals::blocked_mask() & !signals::bit(signals::SIGCHLD);
+    sys::sigprocmask(libc::SIG_BLOCK, mask).unwrap();
+    sys::signalfd(mask).unwrap()
+}
+
+/// Reads signals until `sig` arrives.
+fn wait_for(fd: &std::os::fd::OwnedFd, sig: i32) {
+    let mut buf = [sys::zeroed_siginfo(); 16];
+    loop {
+        if sys::read_signals(fd, &mut buf)
+            .unwrap()
+            .iter()
+            .any(|s| s.ssi_signo as i32 == sig)
+        {
+            return;
+        }
+    }
+}
+
+fn orphan_storm(warm: usize, total: usize, per_wave: usize, par: usize) {
+    let fd = block_all();
+    say("ready");
+    let n = make_orphans(warm, per_wave, par);
+    wait_no_zombies();
+    say(&format!("warm {n}"));
+    wait_for(&fd, libc::SIGUSR1);
+    let start = Instant::now();
+    let n = make_orphans(total, per_wave, par);
+    wait_no_zombies();
+    say(&format!("done {n} {}", start.elapsed().as_millis()));
+    wait_for(&fd, libc::SIGTERM);
+}
+
+fn storm_child() -> ! {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    // Blocked before the thread starts, so it inherits the mask.
+    let fd = block_all();
+    let stop = Arc::new(AtomicBool::new(false));
+    let forked = Arc::new(AtomicUsize::new(0));
+    let forker = {
+        let (stop, forked) = (stop.clone(), forked.clone());
+        std::thread::spawn(move || {
+            let mut stack = vec![0u8; 64 * 1024];
+            while !stop.load(Ordering::Relaxed) {
+                // SAFETY: the child only runs `middle` (clone and _exit,
+                // async-signal-safe), which never returns.
+                let pid = unsafe { libc::fork() };
+                if pid == 0 {
+                    // SAFETY: a freshly forked child; only this thread exists.
+                    unsafe { middle(4, &mut stack) };
+                }
+                if pid > 0 {
+                    let mut status = 0;
+                    // SAFETY: waiting for our own child.
+                    unsafe { libc::waitpid(pid, &mut status, 0) };
+                    forked.fetch_add(4, Ordering::Relaxed);
+                }
+            }
+        })
+    };
+    say(&format!("ready {}", std::process::id()));
+    let mut buf = [sys::zeroed_siginfo(); 64];
+    let mut out = String::new();
+    loop {
+        let got = sys::read_signals(&fd, &mut buf).unwrap();
+        out.clear();
+        let mut term = false;
+        for s in got {
+            use std::fmt::Write as _;
+            writeln!(out, "sig {}", s.ssi_signo).unwrap();
+            term |= s.ssi_signo as i32 == signals::SIGTERM;
+        }
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(out.as_bytes()).unwrap();
+        stdout.flush().unwrap();
+        drop(stdout);
+        if term {
+            stop.store(true, Ordering::Relaxed);
+            forker.join().unwrap();
+            say(&format!("forked {}", forked.load(Ordering::Relaxed)));
+            std::process::exit(0);
+        }
+    }
+}
+
+fn close_fds(list: &str, cmd: &[&str]) -> ! {
+    for fd in list.split(',').filter(|s| !s.is_empty()) {
+        // SAFETY: closing a descriptor number; nothing of ours uses it.
+        unsafe { libc::close(fd.parse().unwrap()) };
+    }
+    exec(cmd)
+}
+
+fn open_fds(n: usize, high: i32, cmd: &[&str]) -> ! {
+    let mut last = -1;
+    for _ in 0..n {
+        // SAFETY: a valid C string; the descriptor is left open on purpose.
+        last = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY) };
+        assert!(last >= 0, "open: {}", std::io::Error::last_os_error());
+    }
+    // SAFETY: duplicating a descriptor we own onto a free number.
+    assert!(unsafe { libc::dup2(last, high) } == high, "dup2");
+    exec(cmd)
+}
+
+fn rlimit(res: &str, n: u64, cmd: &[&str]) -> ! {
+    let resource = match res {
+        "nofile" => libc::RLIMIT_NOFILE,
+        "nproc" => libc::RLIMIT_NPROC,
+        "sigpending" => libc::RLIMIT_SIGPENDING,
+        other => panic!("unknown resource {other}"),
+    };
+    let lim = libc::rlimit {
+        rlim_cur: n,
+        rlim_max: n,
+    };
+    // SAFETY: a valid rlimit struct.
+    assert_eq!(unsafe { libc::setrlimit(resource, &lim) }, 0, "setrlimit");
+    exec(cmd)
+}
+
+fn as_user(uid: u32, cmd: &[&str]) -> ! {
+    // SAFETY: plain credential changes, groups first while we may.
+    unsafe {
+        assert_eq!(libc::setgroups(0, std::ptr::null()), 0, "setgroups");
+        assert_eq!(libc::setgid(uid), 0, "setgid");
+        assert_eq!(libc::setuid(uid), 0, "setuid");
+    }
+    exec(cmd)
 }

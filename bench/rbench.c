@@ -2,8 +2,8 @@
  * binary (compiled by the script with gcc -O2 -static).
  *
  *   rbench startup ROUNDS -- NAME NS ARGV... ; NAME NS ARGV... ; ...
- *       Runs every ARGV once per round, interleaved (the order rotates each
- *       round), NS=1 as PID 1 of a new PID namespace (clone CLONE_NEWPID),
+ *       Runs every ARGV once per round, interleaved (a fresh random order
+ *       each round), NS=1 as PID 1 of a new PID namespace (clone CLONE_NEWPID),
  *       NS=0 as a plain child; prints "NAME<TAB>ns<TAB>status" per run.
  *   rbench ns PIDFD ARGV...
  *       Runs ARGV as PID 1 of a new PID namespace, writes its host pid to
@@ -12,7 +12,7 @@
  *       The child under test: a SIGUSR1 handler writes CLOCK_MONOTONIC (ns)
  *       as 8 bytes to fd $RB_FD; first writes -1 (ready), then pause()s.
  *   rbench siglat ROUNDS NAME:PID:FD ...
- *       ROUNDS interleaved round trips: kill(PID, SIGUSR1), read the
+ *       ROUNDS interleaved rounds (random order each round) of round trips: kill(PID, SIGUSR1), read the
  *       handler's timestamp from FD; prints "NAME<TAB>one-way ns<TAB>rtt ns"
  *       (-1 when no reply came within 1 s).
  *   rbench orphans N
@@ -47,6 +47,23 @@ static int64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* A fixed-seed xorshift: every round runs the targets in a fresh random
+ * order (so no init always follows the same one), reproducibly. */
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static void shuffle(int *order, int n) {
+    for (int i = 0; i < n; i++) order[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        int j = (int)(rng % (uint64_t)(i + 1));
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
 }
 
 static void die(const char *what) {
@@ -116,13 +133,16 @@ static int cmd_startup(int argc, char **argv) {
     if (devnull < 0) die("open /dev/null");
     char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
     arm_alarm_handler();
+    int order[64];
     for (int r = 0; r < rounds; r++) {
+        shuffle(order, n);
         for (int k = 0; k < n; k++) {
-            struct target *x = &t[(k + r) % n];
+            struct target *x = &t[order[k]];
             int64_t t0 = now_ns();
             pid_t pid = fork_ns(x->ns);
             if (pid < 0) die("fork");
             if (pid == 0) {
+                if (x->ns) setsid(); /* as runc does for a container's init */
                 dup2(devnull, 0);
                 dup2(devnull, 1);
                 dup2(devnull, 2);
@@ -166,6 +186,8 @@ static int cmd_ns(int argc, char **argv) {
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         unblock_all();
+        /* A container's init leads its own session (runc calls setsid). */
+        if (getenv("RB_NO_SETSID") == NULL) setsid();
         if (pidfd > 2) close(pidfd);
         execvp(argv[3], &argv[3]);
         fprintf(stderr, "rbench ns: cannot run %s: %s\n", argv[3], strerror(errno));
@@ -231,9 +253,11 @@ static int cmd_siglat(int argc, char **argv) {
         pid[i] = atoi(a + 1);
         fd[i] = atoi(b + 1);
     }
+    int order[64];
     for (int r = 0; r < rounds; r++) {
+        shuffle(order, n);
         for (int k = 0; k < n; k++) {
-            int i = (k + r) % n;
+            int i = order[k];
             int64_t t0 = now_ns();
             if (kill(pid[i], SIGUSR1) < 0) die("kill");
             struct pollfd p = {.fd = fd[i], .events = POLLIN};

@@ -521,9 +521,17 @@ fn storm_child() -> ! {
     let fd = block_all();
     let stop = Arc::new(AtomicBool::new(false));
     let forked = Arc::new(AtomicUsize::new(0));
+    let (started, thread_ready) = std::sync::mpsc::channel();
     let forker = {
         let (stop, forked) = (stop.clone(), forked.clone());
         std::thread::spawn(move || {
+            // glibc starts threads with its own signals (32 and 33)
+            // unblocked, whatever the creator blocked: block them here with
+            // the raw mask, or a forwarded signal 32 would go to glibc's
+            // handler in this thread instead of to the signalfd.
+            let mask = signals::blocked_mask() & !signals::bit(signals::SIGCHLD);
+            sys::sigprocmask(libc::SIG_BLOCK, mask).unwrap();
+            started.send(()).unwrap();
             let mut stack = vec![0u8; 64 * 1024];
             while !stop.load(Ordering::Relaxed) {
                 // SAFETY: the child only runs `middle` (clone and _exit,
@@ -542,6 +550,7 @@ fn storm_child() -> ! {
             }
         })
     };
+    thread_ready.recv().unwrap();
     say(&format!("ready {}", std::process::id()));
     let mut buf = [sys::zeroed_siginfo(); 64];
     let mut out = String::new();

@@ -40,5 +40,5 @@ case $target in
     ;;
 esac
 if [ "$target" = "$(uname -m)-unknown-linux-musl" ]; then
-  RINIT_BIN="$PWD/$bin" cargo test --test core --test shutdown --test personalities --test terminal
+  RINIT_BIN="$PWD/$bin" cargo test --test core --test shutdown --test personalities --test terminal --test faults
 fi

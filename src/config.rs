@@ -112,7 +112,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     // Keep 12 fractional digits at most: finer than a microsecond of an hour.
     let fraction = &fraction[..fraction.len().min(12)];
     let too_long = || format!("'{text}' is too long (at most 24h)");
-    let whole: u128 = if whole.len() > 12 {
+    // Leading zeros say nothing about the size (`007` is 7).
+    let significant = whole.trim_start_matches('0');
+    let whole: u128 = if significant.len() > 12 {
         return Err(too_long());
     } else {
         whole.parse().map_err(|_| bad())?
@@ -162,6 +164,24 @@ mod tests {
             assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
         }
         assert!(parse_duration("5x").unwrap_err().contains("'5x'"));
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/duration.rs): leading zeros
+    /// counted towards the 12-digit limit, so `0000000000001` (1 s) was
+    /// refused as "too long".
+    #[test]
+    fn leading_zeros_do_not_make_a_duration_too_long() {
+        assert_eq!(parse_duration("0000000000001"), Ok(Duration::from_secs(1)));
+        assert_eq!(
+            parse_duration("000000000000000000500ms"),
+            Ok(Duration::from_millis(500))
+        );
+        assert_eq!(parse_duration("0000000000000"), Ok(Duration::ZERO));
+        assert!(
+            parse_duration("1000000000000")
+                .unwrap_err()
+                .contains("too long")
+        );
     }
 
     #[test]

@@ -82,6 +82,14 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
         }
     }
 
+    let sigchld_ignored = match sys::default_sigchld() {
+        Ok(ignored) => ignored,
+        Err(e) => {
+            error!("cannot reset SIGCHLD: {e}");
+            return exit::RINIT_FAILED;
+        }
+    };
+
     let fd = match sys::signalfd(signals::blocked_mask()) {
         Ok(fd) => fd,
         Err(e) => {
@@ -91,7 +99,7 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
     };
 
     let child = match &config.mode {
-        Mode::Command(argv) => match spawn::spawn(config, argv, inherited_mask) {
+        Mode::Command(argv) => match spawn::spawn(config, argv, inherited_mask, sigchld_ignored) {
             Ok(child) => {
                 info!("started {:?} as pid {}", argv[0], child.pid);
                 Some(child)

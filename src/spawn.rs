@@ -69,7 +69,12 @@ pub fn candidates(program: &CString, path: Option<&OsStr>) -> Vec<CString> {
 
 /// Starts the main child. `inherited_mask` is the signal mask rinit was
 /// started with (before it blocked everything).
-pub fn spawn(config: &Config, argv: &[CString], inherited_mask: u64) -> Result<Child, SpawnError> {
+pub fn spawn(
+    config: &Config,
+    argv: &[CString],
+    inherited_mask: u64,
+    sigchld_ignored: bool,
+) -> Result<Child, SpawnError> {
     let program = &argv[0];
     let candidates = candidates(program, std::env::var_os("PATH").as_deref());
     let mut argv_ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
@@ -105,6 +110,7 @@ pub fn spawn(config: &Config, argv: &[CString], inherited_mask: u64) -> Result<C
         foreground,
         cwd: cwd.as_ref().map(AsRawFd::as_raw_fd),
         reset_dispositions: config.child_signals == ChildSignals::AllDefault,
+        ignore_sigchld: sigchld_ignored && config.child_signals != ChildSignals::AllDefault,
         mask: match config.child_signals {
             ChildSignals::InheritedMask => inherited_mask,
             ChildSignals::Clean | ChildSignals::AllDefault => 0,

@@ -357,8 +357,12 @@ impl Executor {
                     return code;
                 }
             }
+            let me = sys::getpid() as u32;
             for sig in signals
                 .iter()
+                // A SIGPIPE rinit raised itself (a log line to a stderr
+                // whose reader is gone) is not for the child.
+                .filter(|s| !(s.ssi_signo == libc::SIGPIPE as u32 && s.ssi_pid == me))
                 .map(|s| s.ssi_signo as i32)
                 .filter(|&n| n != SIGCHLD)
             {

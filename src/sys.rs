@@ -73,6 +73,27 @@ pub fn sigprocmask(how: c_int, mask: u64) -> io::Result<u64> {
     Ok(old)
 }
 
+/// Sets SIGCHLD back to its default disposition for rinit itself and says
+/// whether it was ignored. Ignored, the kernel would reap rinit's children
+/// itself and send no SIGCHLD at all (an ignore survives `exec`).
+pub fn default_sigchld() -> io::Result<bool> {
+    // A kernel sigaction: handler, flags, restorer, mask; zero is SIG_DFL.
+    let dfl = [0u64; 4];
+    let mut old = [0u64; 4];
+    // SAFETY: both pointers are to live kernel sigaction structs (32 bytes
+    // is at least the kernel's size on x86_64 and aarch64); sigsetsize 8.
+    check_long(unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            signals::SIGCHLD,
+            dfl.as_ptr(),
+            old.as_mut_ptr(),
+            8,
+        )
+    })?;
+    Ok(old[0] == libc::SIG_IGN as u64)
+}
+
 /// A close-on-exec signalfd for the signals in `mask`.
 pub fn signalfd(mask: u64) -> io::Result<OwnedFd> {
     // SAFETY: the mask pointer is a live u64 of the size passed (8).
@@ -127,7 +148,8 @@ pub fn stderr_writable() -> bool {
     };
     // SAFETY: one valid pollfd, count 1, zero timeout.
     let n = unsafe { libc::poll(&mut pfd, 1, 0) };
-    n == 1 && pfd.revents & libc::POLLOUT != 0
+    // POLLERR: a pipe with no reader left; a write would raise SIGPIPE.
+    n == 1 && pfd.revents & libc::POLLOUT != 0 && pfd.revents & (libc::POLLERR | libc::POLLHUP) == 0
 }
 
 /// One `write` to stderr; errors (a closed or broken stderr) are ignored.
@@ -341,6 +363,9 @@ pub struct ChildPlan<'a> {
     pub cwd: Option<RawFd>,
     /// Set every signal's disposition back to default (dumb-init).
     pub reset_dispositions: bool,
+    /// SIGCHLD was ignored when rinit started: ignore it again in the
+    /// child (rinit itself needs it at its default).
+    pub ignore_sigchld: bool,
     /// The signal mask the program starts with.
     pub mask: u64,
     /// Write end of the close-on-exec pipe: gets (stage, errno) on failure.
@@ -405,6 +430,16 @@ fn child(plan: &ChildPlan) -> ! {
                     libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), 0usize, 8);
                 }
             }
+        }
+        if plan.ignore_sigchld {
+            let ign = [libc::SIG_IGN as u64, 0, 0, 0];
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signals::SIGCHLD,
+                ign.as_ptr(),
+                0usize,
+                8,
+            );
         }
         libc::syscall(
             libc::SYS_rt_sigprocmask,
@@ -494,6 +529,15 @@ fn parent_of(pid: i32) -> Option<i32> {
 /// mount) numbers processes differently, and its pids would name other
 /// processes here.
 fn check_proc_is_ours() -> io::Result<()> {
+    // SAFETY: statfs is plain integers; all-zero is valid.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid C path and a live struct for statfs to fill.
+    check(unsafe { libc::statfs(c"/proc".as_ptr(), &mut fs) })?;
+    // f_type is signed in glibc and unsigned in musl: compare the bits.
+    #[allow(clippy::unnecessary_cast)]
+    if fs.f_type as u64 != libc::PROC_SUPER_MAGIC as u64 {
+        return Err(io::Error::other("/proc is not a procfs"));
+    }
     let me = fs::read_link("/proc/self")?;
     if me.to_str().and_then(|s| s.parse::<i32>().ok()) == Some(getpid()) {
         Ok(())

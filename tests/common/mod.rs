@@ -283,6 +283,12 @@ impl Init {
                 break s;
             }
             if Instant::now() > end {
+                // Kill rinit too: under unshare, killing unshare alone would
+                // leave rinit (a namespace's init) running.
+                if self.pid > 0 {
+                    // SAFETY: kill has no memory-safety preconditions.
+                    unsafe { libc::kill(self.pid, libc::SIGKILL) };
+                }
                 let _ = self.proc.kill();
                 panic!("rinit did not exit in time");
             }

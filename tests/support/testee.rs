@@ -525,10 +525,10 @@ fn storm_child() -> ! {
     let forker = {
         let (stop, forked) = (stop.clone(), forked.clone());
         std::thread::spawn(move || {
-            // glibc starts threads with its own signals (32 and 33)
-            // unblocked, whatever the creator blocked: block them here with
-            // the raw mask, or a forwarded signal 32 would go to glibc's
-            // handler in this thread instead of to the signalfd.
+            // glibc's pthread_create leaves its own signals (32 and 33)
+            // unblocked, whatever was blocked before: block them again with
+            // the raw mask, or a forwarded signal 32 would kill us (its
+            // default action) instead of reaching the signalfd.
             let mask = signals::blocked_mask() & !signals::bit(signals::SIGCHLD);
             sys::sigprocmask(libc::SIG_BLOCK, mask).unwrap();
             started.send(()).unwrap();
@@ -551,6 +551,9 @@ fn storm_child() -> ! {
         })
     };
     thread_ready.recv().unwrap();
+    // Likewise pthread_create gave this thread 32 and 33 back: block again.
+    let mask = signals::blocked_mask() & !signals::bit(signals::SIGCHLD);
+    sys::sigprocmask(libc::SIG_BLOCK, mask).unwrap();
     say(&format!("ready {}", std::process::id()));
     let mut buf = [sys::zeroed_siginfo(); 64];
     let mut out = String::new();

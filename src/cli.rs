@@ -27,6 +27,27 @@ pub enum Request {
 pub struct UsageError(pub String);
 
 const GIT_HASH: &str = env!("RINIT_GIT_HASH");
+/// Every environment variable rinit reads (tests and fuzzing pick from it).
+pub const VARIABLES: [&str; 13] = [
+    "RINIT_KILL_PROCESS_GROUP",
+    "TINI_KILL_PROCESS_GROUP",
+    "DUMB_INIT_SETSID",
+    "RINIT_SUBREAPER",
+    "TINI_SUBREAPER",
+    "RINIT_PDEATHSIG",
+    "RINIT_REWRITE",
+    "RINIT_REMAP_EXIT",
+    "RINIT_GRACE",
+    "RINIT_TERM_DELAY",
+    "RINIT_WARN_ON_REAP",
+    "RINIT_VERBOSITY",
+    "TINI_VERBOSITY",
+];
+
+/// Every name in `VARIABLES` starts with one of these: when no variable in
+/// the environment does, rinit skips the lookups altogether.
+pub const VARIABLE_PREFIXES: [&[u8]; 3] = [b"RINIT_", b"TINI_", b"DUMB_INIT_"];
+
 /// rinit's version, for tools outside the crate (the man page).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 const LICENSE: &str = include_str!("../LICENSE");
@@ -468,6 +489,34 @@ mod tests {
             let slow = build(personality, &matches, &Env { get: &env }).unwrap();
             assert_eq!(fast, slow, "{argv:?}");
         }
+    }
+
+    /// The environment fast path (`VARIABLE_PREFIXES`) must cover every
+    /// variable, and `VARIABLES` must list every one `build` reads.
+    #[test]
+    fn variables_and_their_prefixes_agree() {
+        for name in VARIABLES {
+            assert!(
+                VARIABLE_PREFIXES
+                    .iter()
+                    .any(|p| name.as_bytes().starts_with(p)),
+                "{name}"
+            );
+        }
+        // Record every name parsing asks the environment for.
+        let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let env = |name: &str| {
+            asked.borrow_mut().insert(name.to_string());
+            None
+        };
+        for argv0 in ["rinit", "tini", "dumb-init"] {
+            let args = [argv0, "--", "x"].map(OsString::from).to_vec();
+            assert!(parse(args, &env).is_ok());
+        }
+        let read: std::collections::BTreeSet<String> = asked.into_inner();
+        let listed: std::collections::BTreeSet<String> =
+            VARIABLES.iter().map(|v| v.to_string()).collect();
+        assert_eq!(read, listed);
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub fn main_with_args(args: Vec<OsString>) -> u8 {
     };
     // Every variable rinit reads starts with one of these prefixes; in the
     // usual environment none does, and then its dozen lookups cost nothing.
-    let ours = sys::env_has_prefix(&[b"RINIT_", b"TINI_", b"DUMB_INIT_"]);
+    let ours = sys::env_has_prefix(&cli::VARIABLE_PREFIXES);
     let request = cli::parse(args, &|name| {
         if ours { std::env::var_os(name) } else { None }
     });

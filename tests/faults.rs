@@ -976,23 +976,6 @@ fn never_signals_its_siblings() {
 // ---------------------------------------------------------------------
 // no panics, whatever the argv and environment
 
-/// The variables rinit reads.
-const VARS: [&str; 13] = [
-    "RINIT_KILL_PROCESS_GROUP",
-    "TINI_KILL_PROCESS_GROUP",
-    "DUMB_INIT_SETSID",
-    "RINIT_SUBREAPER",
-    "TINI_SUBREAPER",
-    "RINIT_PDEATHSIG",
-    "RINIT_REWRITE",
-    "RINIT_REMAP_EXIT",
-    "RINIT_GRACE",
-    "RINIT_TERM_DELAY",
-    "RINIT_WARN_ON_REAP",
-    "RINIT_VERBOSITY",
-    "TINI_VERBOSITY",
-];
-
 /// Runs the binary with this argv[0], arguments and environment, and
 /// checks it ends the way rinit may end: 0 (help, version, license, or
 /// --pause and then SIGTERM), 125 with one message, or 126/127 (the
@@ -1211,7 +1194,7 @@ impl Rng {
         let env = (0..self.below(4))
             .map(|_| {
                 (
-                    OsString::from(self.pick(&VARS)),
+                    OsString::from(self.pick(&rinit::cli::VARIABLES)),
                     OsString::from_vec(self.value()),
                 )
             })

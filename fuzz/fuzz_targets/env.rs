@@ -16,22 +16,12 @@ use rinit::signals::{self, Rewrite};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-const VARS: [&str; 14] = [
-    "RINIT_KILL_PROCESS_GROUP",
-    "TINI_KILL_PROCESS_GROUP",
-    "DUMB_INIT_SETSID",
-    "RINIT_SUBREAPER",
-    "TINI_SUBREAPER",
-    "RINIT_PDEATHSIG",
-    "RINIT_REWRITE",
-    "RINIT_REMAP_EXIT",
-    "RINIT_GRACE",
-    "RINIT_TERM_DELAY",
-    "RINIT_WARN_ON_REAP",
-    "RINIT_VERBOSITY",
-    "TINI_VERBOSITY",
-    "RINIT_NOT_A_VARIABLE",
-];
+/// Every variable rinit reads, and one it does not.
+fn vars() -> Vec<&'static str> {
+    let mut v = rinit::cli::VARIABLES.to_vec();
+    v.push("RINIT_NOT_A_VARIABLE");
+    v
+}
 const PERSONALITIES: [&str; 4] = ["/sbin/rinit", "tini", "/usr/bin/dumb-init", "docker-init"];
 
 fn config(argv0: &str, var: &str, value: Option<&OsString>) -> Result<Config, String> {
@@ -52,7 +42,8 @@ fuzz_target!(|data: &[u8]| {
     let (Some(&v), Some(&p)) = (data.first(), data.get(1)) else {
         return;
     };
-    let var = VARS[usize::from(v) % VARS.len()];
+    let vars = vars();
+    let var = vars[usize::from(v) % vars.len()];
     let argv0 = PERSONALITIES[usize::from(p) % PERSONALITIES.len()];
     let raw = OsString::from_vec(data[2..].to_vec());
     let got = config(argv0, var, Some(&raw));

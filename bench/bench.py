@@ -27,16 +27,39 @@ import time
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 USR1 = 10
 PEERS = ["tini", "tini-static", "dumb-init", "catatonit"]
+# rinit's second column: the same binary, forced onto the classic reaping
+# path (a waitpid loop on every SIGCHLD) instead of its default.
+WAIT = "rinit (wait)"
+
+
+class Init:
+    """One column: a binary, its one-flag variant (the flag that sends
+    signals to the process group, or dumb-init's nearest one-flag
+    equivalent), and the variables it gets on top of ENV. `same_as` names
+    the column whose binary this one shares (no size row of its own, and
+    only the reaping targets)."""
+
+    def __init__(self, binary, flag="-g", env=None, same_as=None):
+        self.binary, self.flag, self.env, self.same_as = binary, flag, dict(env or {}), same_as
+
+    def argv(self, *flags):
+        """The argv prefix before the command."""
+        return [self.binary, *flags, "--"]
+
+    def environ(self, **extra):
+        return dict(ENV, **self.env, **extra)
 
 
 def inits(rinit):
-    """name -> (binary, argv prefix before the command)."""
     return {
-        "rinit": (rinit, [rinit, "--"]),
-        "tini": ("/usr/bin/tini", ["/usr/bin/tini", "--"]),
-        "tini-static": ("/usr/bin/tini-static", ["/usr/bin/tini-static", "--"]),
-        "dumb-init": ("/usr/bin/dumb-init", ["/usr/bin/dumb-init", "--"]),
-        "catatonit": ("/usr/bin/catatonit", ["/usr/bin/catatonit", "--"]),
+        "rinit": Init(rinit),
+        WAIT: Init(rinit, env={"RINIT_REAP": "wait"}, same_as="rinit"),
+        "tini": Init("/usr/bin/tini"),
+        "tini-static": Init("/usr/bin/tini-static"),
+        # dumb-init already sends signals to the group by default (its child
+        # leads a session); -c (single child) is its nearest one flag.
+        "dumb-init": Init("/usr/bin/dumb-init", flag="-c"),
+        "catatonit": Init("/usr/bin/catatonit"),
     }
 
 
@@ -106,6 +129,18 @@ def cpu_ns(pid):
         return int(f.read().split()[0])
 
 
+def switches(pid):
+    """Voluntary + involuntary context switches: how often pid was woken
+    (or preempted)."""
+    st = status_fields(pid)
+    return int(st["voluntary_ctxt_switches"]) + int(st["nonvoluntary_ctxt_switches"])
+
+
+def proc_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rpartition(")")[2].split()[0]
+
+
 def is_static(path):
     """True when the ELF file has no PT_INTERP program header."""
     with open(path, "rb") as f:
@@ -161,8 +196,9 @@ class Pid1:
 
 def measure_size(cfg):
     rows = {}
-    for name, (binary, _) in cfg.items():
-        rows[name] = (os.stat(binary).st_size, is_static(binary))
+    for name, init in cfg.items():
+        if not init.same_as:
+            rows[name] = (os.stat(init.binary).st_size, is_static(init.binary))
     return rows
 
 
@@ -171,8 +207,9 @@ def measure_startup(rbench, cfg, rounds):
     args = [rbench, "startup", str(rounds), "--"]
     for ns in (1, 0):
         args += [f"bare/{ns}", str(ns), "/bin/true", ";"]
-        for name, (_, prefix) in cfg.items():
-            args += [f"{name}/{ns}", str(ns)] + prefix + ["/bin/true", ";"]
+        for name, init in cfg.items():
+            env = [f"{k}={v}" for k, v in init.env.items()]
+            args += [f"{name}/{ns}", str(ns)] + env + init.argv() + ["/bin/true", ";"]
     out = subprocess.run(args, capture_output=True, text=True, timeout=60 + rounds, check=True).stdout
     samples, bad = {}, {}
     for line in out.splitlines():
@@ -194,11 +231,15 @@ def measure_startup(rbench, cfg, rounds):
 
 
 def measure_instructions(rbench, cfg, pid1_only):
-    """callgrind's instruction count (deterministic) for INIT -- /bin/true,
-    with the same small environment for every init."""
-    res = {"1": {}, "0": {}}
-    for name, (_, prefix) in cfg.items():
-        for ns in (1,) if pid1_only else (1, 0):
+    """callgrind's instruction count (deterministic) for INIT -- /bin/true
+    (as PID 1: "1", not: "0") and INIT FLAG -- /bin/true (as PID 1: "flag"),
+    with the same small environment for every init (plus the column's own
+    variables: RINIT_REAP=wait for rinit (wait))."""
+    res = {"1": {}, "0": {}, "flag": {}}
+    for name, init in cfg.items():
+        runs = [("1", 1, init.argv())] + ([] if pid1_only else [("0", 0, init.argv())])
+        runs.append(("flag", 1, init.argv(init.flag)))
+        for key, ns, prefix in runs:
             vg = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + prefix + ["/bin/true"]
             if ns:
                 r, w = os.pipe()
@@ -208,14 +249,14 @@ def measure_instructions(rbench, cfg, pid1_only):
                     capture_output=True,
                     text=True,
                     timeout=120,
-                    env=ENV,
+                    env=init.environ(),
                 )
                 os.close(w)
                 os.close(r)
             else:
-                p = subprocess.run(vg, capture_output=True, text=True, timeout=120, env=ENV)
+                p = subprocess.run(vg, capture_output=True, text=True, timeout=120, env=init.environ())
             m = re.search(r"Collected : (\d+)", p.stderr)
-            res[str(ns)][name] = int(m.group(1)) if m else None
+            res[key][name] = int(m.group(1)) if m else None
     return res
 
 
@@ -227,17 +268,17 @@ class SideBySide:
     def __init__(self, rbench, cfg, direct=False):
         self.running, self.fds = {}, {}
         try:
-            items = ([("direct", None)] if direct else []) + [(n, v[1]) for n, v in cfg.items()]
-            for name, prefix in items:
+            items = ([("direct", None)] if direct else []) + list(cfg.items())
+            for name, init in items:
                 r, w = os.pipe()
-                env = dict(ENV, RB_FD=str(w))
-                if prefix is None:
+                if init is None:
                     self.running[name] = subprocess.Popen(
-                        [rbench, "sigchild"], pass_fds=(w,), env=env,
+                        [rbench, "sigchild"], pass_fds=(w,), env=dict(ENV, RB_FD=str(w)),
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     )
                 else:
-                    self.running[name] = Pid1(rbench, prefix + [rbench, "sigchild"], pass_fds=(w,), env=env)
+                    self.running[name] = Pid1(rbench, init.argv() + [rbench, "sigchild"], pass_fds=(w,),
+                                              env=init.environ(RB_FD=str(w)))
                 os.close(w)
                 self.fds[name] = r
             self.pids = {n: p.pid for n, p in self.running.items()}
@@ -320,16 +361,12 @@ def measure_wakeups(rbench, cfg, window):
     try:
         time.sleep(0.2)
 
-        def switches():
-            out = {}
-            for name in cfg:
-                st = status_fields(group.pids[name])
-                out[name] = int(st["voluntary_ctxt_switches"]) + int(st["nonvoluntary_ctxt_switches"])
-            return out
+        def every():
+            return {name: switches(group.pids[name]) for name in cfg}
 
-        t0, before = time.monotonic(), switches()
+        t0, before = time.monotonic(), every()
         time.sleep(window)
-        t1, after = time.monotonic(), switches()
+        t1, after = time.monotonic(), every()
         return {n: (after[n] - before[n]) * 60.0 / (t1 - t0) for n in cfg}
     finally:
         group.stop()
@@ -366,28 +403,42 @@ def measure_latency(rbench, cfg, rounds, groups):
     return lat, lost
 
 
-def reap_once(rbench, prefix, n):
-    """One init (argv prefix) as PID 1 over `rbench orphans n`."""
+def load_run(rbench, argv, env, load, n):
+    """One init (argv prefix, its own variables `env`) as PID 1 over the
+    load `rbench LOAD n` (orphans or burst). Returns the load's report (its
+    numbers), the moment the init had no child left but the load, and the
+    init's CPU time (ns) and context switches from just before "go" to then."""
     rep_r, rep_w = os.pipe()
     go_r, go_w = os.pipe()
     init = None
     try:
-        env = dict(ENV, RB_FD=str(rep_w))
-        init = Pid1(rbench, prefix + [rbench, "orphans", str(n)], pass_fds=(rep_w,), stdin=go_r, env=env)
+        init = Pid1(rbench, argv + [rbench, load, str(n)], pass_fds=(rep_w,), stdin=go_r,
+                    env=dict(ENV, **env, RB_FD=str(rep_w)))
         os.close(rep_w)
         rep_w = None
         os.close(go_r)
         go_r = None
+        if read_line(rep_r, time.monotonic() + 10) != "ready\n":
+            raise RuntimeError(f"rbench {load} did not say ready")
+        kids = children(init.pid)
+        if len(kids) != 1:
+            raise RuntimeError(f"the init has children {kids}, expected only the load")
+        main = kids[0]
+        # The load is running, so the init has started it; the init is done
+        # starting once it sleeps (no signal for that: poll its state). Its
+        # counters are read then, so its own start-up is not counted.
         deadline = time.monotonic() + 10
-        while not children(init.pid):
+        while proc_state(init.pid) != "S":
             if time.monotonic() > deadline:
-                raise TimeoutError("the orphan maker never started")
+                raise TimeoutError("the init never went to sleep")
             time.sleep(0.001)
-        main = children(init.pid)[0]
-        time.sleep(0.05)
-        cpu0 = cpu_ns(init.pid)
+        cpu0, sw0 = cpu_ns(init.pid), switches(init.pid)
         os.write(go_w, b"g")
-        start, last, eagain = (int(x) for x in read_line(rep_r, time.monotonic() + 180).split())
+        line = read_line(rep_r, time.monotonic() + 180)
+        if line.startswith("error"):
+            raise RuntimeError(f"rbench {load}: {line.strip()}")
+        # Zombies are listed among the init's children until they are
+        # released; nothing signals "the last one is gone", so poll.
         deadline = time.monotonic() + 60
         while True:
             left = [c for c in children(init.pid) if c != main]
@@ -397,14 +448,8 @@ def reap_once(rbench, prefix, n):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(left)} zombies left after 60 s")
             time.sleep(0.0002)
-        cpu1 = cpu_ns(init.pid)
-        return {
-            "rate": n / ((t_zero - start) / 1e9),
-            "fork_rate": n / ((last - start) / 1e9),
-            "lag_ms": (t_zero - last) / 1e6,
-            "cpu_per_1000_ms": (cpu1 - cpu0) / n * 1000 / 1e6,
-            "eagain": eagain,
-        }
+        cpu1, sw1 = cpu_ns(init.pid), switches(init.pid)
+        return [int(x) for x in line.split()], t_zero, cpu1 - cpu0, sw1 - sw0
     finally:
         os.close(go_w)
         for fd in (rep_r, rep_w, go_r):
@@ -414,15 +459,56 @@ def reap_once(rbench, prefix, n):
             init.stop(timeout=10)
 
 
-def measure_reaping(rbench, cfg, n, rounds):
-    order = [("floor", [rbench, "reaper"])] + [(k, v[1]) for k, v in cfg.items()]
-    res = {name: [] for name, _ in order}
+def trickle_once(rbench, argv, env, n):
+    """`rbench orphans n`: n double forks as fast as the orphan maker can,
+    so the orphans arrive one by one at its fork rate."""
+    (start, last, eagain), t_zero, cpu, sw = load_run(rbench, argv, env, "orphans", n)
+    return {
+        "rate": n / ((t_zero - start) / 1e9),
+        "fork_rate": n / ((last - start) / 1e9),
+        "lag_ms": (t_zero - last) / 1e6,
+        "cpu_per_1000_ms": cpu / n * 1000 / 1e6,
+        "switches_per_1000": sw / n * 1000,
+        "eagain": eagain,
+    }
+
+
+def burst_once(rbench, argv, env, n):
+    """`rbench burst n`: n zombies handed to the init at once, by the exit of
+    the process they belong to; timed from its last timestamp before _exit."""
+    (handover, dead, zombies, eagain), t_zero, cpu, sw = load_run(rbench, argv, env, "burst", n)
+    return {
+        "zombies": zombies,
+        "rate": zombies / ((t_zero - handover) / 1e9),
+        "ms": (t_zero - handover) / 1e6,
+        "exit_ms": (dead - handover) / 1e6,
+        "cpu_per_1000_ms": cpu / zombies * 1000 / 1e6,
+        "switches_per_1000": sw / zombies * 1000,
+        "eagain": eagain,
+    }
+
+
+def measure_reaping(rbench, cfg, n, rounds, once):
+    """`rounds` rounds of every init plus the C floor, a fresh random order
+    each round."""
+    order = [("floor", [rbench, "reaper"], {})] + [(k, v.argv(), v.env) for k, v in cfg.items()]
+    res = {name: [] for name, _, _ in order}
     rnd = random.Random(1)
     for _ in range(rounds):
         rnd.shuffle(order)
-        for name, prefix in order:
-            res[name].append(reap_once(rbench, prefix, n))
+        for name, argv, env in order:
+            res[name].append(once(rbench, argv, env, n))
     return res
+
+
+def burst_size(wanted):
+    """All the burst's zombies hold a pid at the same time (one in every
+    namespace up to the host's): stay within half of what pid_max leaves."""
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid_max = int(f.read())
+    with open("/proc/loadavg") as f:
+        tasks = int(f.read().split()[3].partition("/")[2])
+    return max(1, min(wanted, (pid_max - tasks) // 2))
 
 
 # ------------------------------------------------------------------ report
@@ -468,11 +554,11 @@ def machine():
 
 def versions(cfg, rinit):
     v = {}
-    for name, (binary, _) in cfg.items():
-        if name in PEERS:
+    for name, init in cfg.items():
+        if name in PEERS or init.same_as:
             continue
         try:
-            v[name] = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=5).stdout.strip()
+            v[name] = subprocess.run([init.binary, "--version"], capture_output=True, text=True, timeout=5).stdout.strip()
         except Exception:
             v[name] = "?"
     for pkg in ("tini", "dumb-init", "catatonit"):
@@ -487,6 +573,8 @@ def versions(cfg, rinit):
 
 
 SECTIONS = ["size", "startup", "instructions", "memory", "wakeups", "latency", "reaping"]
+# "reaping" is both of these; each can be asked for alone.
+REAPING = ["trickle", "burst"]
 
 
 def report(raw, command):
@@ -494,6 +582,9 @@ def report(raw, command):
     names = [n for n in raw["names"] if n not in PEERS] + [n for n in raw["names"] if n in PEERS]
     cols = names + ["floor"]
     rows, checks = [], []
+    # Columns that share another's binary (rinit (wait)): they get the
+    # reaping targets only, the rest are the same binary's.
+    variants = raw.get("variants", {})
 
     def row(label, values, lower=True, fmt=fmt_int, extra=None):
         best = best_of(values, lower)
@@ -510,7 +601,8 @@ def report(raw, command):
             cells[n] = text.strip()
         rows.append((label, cells))
 
-    cands = [n for n in names if n not in PEERS]
+    reap_cands = [n for n in names if n not in PEERS]
+    cands = [n for n in reap_cands if n not in variants]
 
     def check(c, what, ok, detail):
         checks.append((c, what, "yes" if ok else "**NO**", detail))
@@ -519,8 +611,8 @@ def report(raw, command):
     if size:
         row(
             "1. binary size, bytes",
-            {n: size[n][0] for n in names},
-            extra={n: ("static" if size[n][1] else "dynamic") for n in names},
+            {n: size[n][0] for n in names if n in size},
+            extra={n: ("static" if size[n][1] else "dynamic") for n in names if n in size},
         )
         for c in cands:
             check(
@@ -552,19 +644,26 @@ def report(raw, command):
 
     instr = raw.get("instructions")
     if instr:
-        for ns, label in (("1", "as PID 1"), ("0", "not PID 1")):
+        for ns, label in (
+            ("1", "`INIT -- /bin/true` as PID 1"),
+            ("0", "`INIT -- /bin/true` not PID 1"),
+            ("flag", "`INIT -g -- /bin/true` as PID 1, with one flag (-g; dumb-init -c)"),
+        ):
             vals = {n: instr.get(ns, {}).get(n) for n in names}
             if any(v is not None for v in vals.values()):
-                row(f"3. instructions (callgrind) for `INIT -- /bin/true` {label}", vals)
-        dyn = [instr["1"][n] for n in PEERS if size and size[n][1] is False and instr["1"].get(n)]
-        for c in cands:
-            ir = instr["1"].get(c)
-            check(
-                c,
-                "instructions ≤ 120,000 and below every dynamic peer",
-                ir is not None and ir <= 120_000 and all(ir < d for d in dyn),
-                f"{fmt_int(ir)} vs dynamic peers {', '.join(fmt_int(d) for d in dyn)}",
-            )
+                row(f"3. instructions (callgrind) for {label}", vals)
+        for ns, what in (("1", "instructions"), ("flag", "instructions with one flag (-g)")):
+            if not instr.get(ns):
+                continue
+            dyn = [instr[ns][n] for n in PEERS if size and size[n][1] is False and instr[ns].get(n)]
+            for c in cands:
+                ir = instr[ns].get(c)
+                check(
+                    c,
+                    f"{what} ≤ 120,000 and below every dynamic peer",
+                    ir is not None and ir <= 120_000 and all(ir < d for d in dyn),
+                    f"{fmt_int(ir)} vs dynamic peers {', '.join(fmt_int(d) for d in dyn)}",
+                )
 
     mem = raw.get("memory")
     if mem:
@@ -621,10 +720,8 @@ def report(raw, command):
                     f"{vals[c] / 1000:.1f} µs vs {b / 1000:.1f} µs = {vals[c] / b:.2f}×",
                 )
 
-    reaping = raw.get("reaping")
-    if reaping:
-        runs, n_orphans = reaping["runs"], reaping["orphans"]
-        reap_names = names + ["floor"]
+    def reap_rows(runs, sect, reap_names):
+        """Median (and range over the rounds) of one key of each init's runs."""
 
         def rmed(name, key):
             return med([r[key] for r in runs[name]])
@@ -632,52 +729,84 @@ def report(raw, command):
         def rng(key, f):
             return {n: f"[{f(min(r[key] for r in runs[n]))}–{f(max(r[key] for r in runs[n]))}]" for n in reap_names}
 
-        k = reaping["rounds"]
-        rates = {n: rmed(n, "rate") for n in reap_names}
-        ext = rng("rate", lambda v: f"{v:,.0f}")
-        ext["floor"] += " (C waitpid(-1) loop)"
-        row(f"7. orphans reaped per second, {n_orphans:,} orphans: median [range] of {k}", rates,
-            lower=False, extra=ext)
-        row(f"7. last fork → zero zombies, ms: median [range] of {k}", {n: rmed(n, "lag_ms") for n in reap_names},
-            fmt=lambda v: f"{v:.1f}", extra=rng("lag_ms", lambda v: f"{v:.1f}"))
-        cpus = {n: rmed(n, "cpu_per_1000_ms") for n in reap_names}
-        row(f"7. init CPU time per 1,000 reaps, ms: median [range] of {k}", cpus, fmt=lambda v: f"{v:.2f}",
-            extra=rng("cpu_per_1000_ms", lambda v: f"{v:.2f}"))
-        row("7. (the load) orphan maker's forks per second, median", {n: rmed(n, "fork_rate") for n in reap_names},
-            lower=False)
+        def add(label, key, fmt, lower=True, floor_note=None):
+            if not all(key in r for n in reap_names for r in runs[n]):
+                return None  # from an older raw file without this figure
+            vals = {n: rmed(n, key) for n in reap_names}
+            ext = rng(key, lambda v: fmt(v))
+            if floor_note:
+                ext["floor"] += f" {floor_note}"
+            row(f"{sect} {label}", vals, lower=lower, fmt=fmt, extra=ext)
+            return vals
+
+        return add
+
+    def reap_checks(what, rates, cpus, unit):
         b = best_of(rates, lower_is_better=False)
-        for c in cands:
+        for c in reap_cands:
             check(
                 c,
-                "reaping throughput ≥ best peer and ≥ 0.9× the C floor",
+                f"{what} throughput ≥ best peer and ≥ 0.9× the C floor",
                 rates[c] >= b and rates[c] >= 0.9 * rates["floor"],
                 f"{rates[c]:,.0f}/s vs best peer {b:,.0f}/s ({rates[c] / b:.2f}×), "
                 f"floor {rates['floor']:,.0f}/s ({rates[c] / rates['floor']:.2f}×)",
             )
         b = best_of(cpus)
-        for c in cands:
+        for c in reap_cands:
             check(
                 c,
-                "CPU per 1,000 reaps ≤ best peer",
+                f"{what} CPU per 1,000 {unit} ≤ best peer",
                 cpus[c] <= b,
-                f"{cpus[c]:.2f} ms vs {b:.2f} ms = {cpus[c] / b:.2f}× (floor {cpus['floor']:.2f} ms)",
+                f"{cpus[c]:.2f} ms vs {b:.2f} ms = {ratio(cpus[c], b) or 'n/a'} (floor {cpus['floor']:.2f} ms)",
             )
 
+    ms1, ms2 = (lambda v: f"{v:.1f}"), (lambda v: f"{v:.2f}")
+    reaping = raw.get("reaping")
+    if reaping:
+        runs, n_orphans, k = reaping["runs"], reaping["orphans"], reaping["rounds"]
+        add = reap_rows(runs, "7. trickle (bounded by the fork rate):", names + ["floor"])
+        rates = add(f"orphans reaped per second, {n_orphans:,} double-forked orphans: median [range] of {k}",
+                    "rate", fmt_int, lower=False, floor_note="(C waitpid(-1) loop)")
+        add(f"last fork → zero zombies, ms: median [range] of {k}", "lag_ms", ms1)
+        cpus = add(f"init CPU time per 1,000 reaps, ms: median [range] of {k}", "cpu_per_1000_ms", ms2)
+        add(f"init context switches per 1,000 reaps: median [range] of {k}", "switches_per_1000", ms1)
+        row("7. trickle (the load): orphan maker's forks per second, median",
+            {n: med([r["fork_rate"] for r in runs[n]]) for n in names + ["floor"]}, lower=False)
+        reap_checks("trickle reaping", rates, cpus, "reaps")
+
+    burst = raw.get("burst")
+    if burst:
+        runs, n_burst, k = burst["runs"], burst["zombies"], burst["rounds"]
+        add = reap_rows(runs, f"8. burst of {n_burst:,} zombies at once:", names + ["floor"])
+        rates = add(f"zombies reaped per second (handover → zero zombies): median [range] of {k}",
+                    "rate", fmt_int, lower=False, floor_note="(C waitpid(-1) loop)")
+        add(f"handover → zero zombies, ms: median [range] of {k}", "ms", ms2)
+        cpus = add(f"init CPU time per 1,000 reaps, ms: median [range] of {k}", "cpu_per_1000_ms", ms2)
+        reap_checks("burst reaping", rates, cpus, "reaps")
+
     p = raw["params"]
+    burst_runs = (
+        f" and {p['burst_rounds']} round(s) of a {burst['zombies']:,}-zombie burst" if burst else ""
+    )
+    wait_note = (
+        f" *{WAIT}*: the same rinit binary with `RINIT_REAP=wait` in its environment, which forces the classic "
+        "reaping path (a `waitpid(-1, WNOHANG)` loop on each SIGCHLD); *rinit* is its default mode."
+        if WAIT in names else ""
+    )
     lines = [
         f"Date: {raw['date']}  ",
         f"Machine: {raw['machine']}; load average {raw.get('load_before', 0):.2f} before, "
         f"{raw.get('load_after', 0):.2f} after  ",
         f"Command: `{command}`  ",
-        "Versions: " + ", ".join(f"{n} {raw['versions'].get(n, '?')}" for n in names) + "  ",
+        "Versions: " + ", ".join(f"{n} {raw['versions'].get(n, '?')}" for n in names if n not in variants) + "  ",
         f"Runs: start-up {p['startup_rounds']} rounds; signal latency {p['lat_rounds']} rounds in "
-        f"{p.get('lat_groups', 1)} fresh groups; reaping {p['reap_rounds']} round(s) of {p['orphans']:,} orphans: "
-        f"interleaved, each round in a fresh random order. Memory ({p.get('mem_rounds', 1)} starts) and wake-ups "
-        f"({p['window']} s): side by side. Every init runs as PID 1 of its own PID namespace and session "
-        "(as runc starts a container), except in the \"not PID 1\" rows.",
+        f"{p.get('lat_groups', 1)} fresh groups; reaping {p['reap_rounds']} round(s) of {p['orphans']:,} orphans"
+        f"{burst_runs}: interleaved, each round in a fresh random order. Memory ({p.get('mem_rounds', 1)} starts) "
+        f"and wake-ups ({p['window']} s): side by side. Every init runs as PID 1 of its own PID namespace and "
+        "session (as runc starts a container), except in the \"not PID 1\" rows.",
         "",
         "Cells: the figure (its ratio to the best of tini, tini-static, dumb-init and catatonit). Lower is better "
-        "except orphans per second. *floor*: what the row costs without any init.",
+        "except orphans and zombies per second. *floor*: what the row costs without any init." + wait_note,
         "",
         "| measure | " + " | ".join(cols) + " |",
         "|---" * (len(cols) + 1) + "|",
@@ -685,7 +814,7 @@ def report(raw, command):
     for label, cells in rows:
         lines.append(f"| {label} | " + " | ".join(cells.get(c, "") for c in cols) + " |")
     lines += ["", "| build | target | met | figure |", "|---|---|---|---|"]
-    for c, what, ok, detail in sorted(checks, key=lambda x: cands.index(x[0])):
+    for c, what, ok, detail in sorted(checks, key=lambda x: reap_cands.index(x[0])):
         lines.append(f"| {c} | {what} | {ok} | {detail} |")
     notes = []
     if startup and raw.get("startup_bad"):
@@ -693,11 +822,17 @@ def report(raw, command):
     if latency and any(latency["lost"].values()):
         notes.append("Signals without a reply within 1 s: "
                      + ", ".join(f"{k}: {v}" for k, v in latency["lost"].items() if v))
-    if reaping:
-        eag = {n: sum(r["eagain"] for r in reaping["runs"][n]) for n in reaping["runs"]}
-        if any(eag.values()):
-            notes.append("fork() hit EAGAIN (process limit) and retried: "
-                         + ", ".join(f"{k}: {v}" for k, v in eag.items() if v))
+    for section, what in ((reaping, "trickle"), (burst, "burst")):
+        if section:
+            eag = {n: sum(r["eagain"] for r in section["runs"][n]) for n in section["runs"]}
+            if any(eag.values()):
+                notes.append(f"{what}: fork() hit EAGAIN (process limit) and retried: "
+                             + ", ".join(f"{k}: {v}" for k, v in eag.items() if v))
+    if burst:
+        short = {n: min(r["zombies"] for r in burst["runs"][n]) for n in burst["runs"]}
+        if any(v < burst["zombies"] for v in short.values()):
+            notes.append("burst: fewer zombies than asked for (out of pids; the rates use the real count): "
+                         + ", ".join(f"{k}: {v:,}" for k, v in short.items() if v < burst["zombies"]))
     for n in notes:
         lines += ["", n]
     return "\n".join(lines) + "\n"

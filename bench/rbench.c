@@ -1,10 +1,12 @@
 /* rbench: the timing-critical helpers of bench/run.sh, in one static
  * binary (compiled by the script with gcc -O2 -static).
  *
- *   rbench startup ROUNDS -- NAME NS ARGV... ; NAME NS ARGV... ; ...
+ *   rbench startup ROUNDS -- NAME NS [VAR=VALUE...] ARGV... ; NAME NS ... ; ...
  *       Runs every ARGV once per round, interleaved (a fresh random order
  *       each round), NS=1 as PID 1 of a new PID namespace (clone CLONE_NEWPID),
- *       NS=0 as a plain child; prints "NAME<TAB>ns<TAB>status" per run.
+ *       NS=0 as a plain child; prints "NAME<TAB>ns<TAB>status" per run. The
+ *       environment is PATH alone, plus the target's VAR=VALUE words (the
+ *       words before ARGV that contain '='; ARGV[0] is a path).
  *   rbench ns PIDFD ARGV...
  *       Runs ARGV as PID 1 of a new PID namespace, writes its host pid to
  *       PIDFD, waits, exits with its status. Dies with its parent.
@@ -16,9 +18,18 @@
  *       handler's timestamp from FD; prints "NAME<TAB>one-way ns<TAB>rtt ns"
  *       (-1 when no reply came within 1 s).
  *   rbench orphans N
- *       Reads one byte from stdin (go), then double-forks N orphans as fast
- *       as it can; writes "start_ns last_fork_ns eagain" to fd $RB_FD, then
- *       waits for EOF on stdin (so its init stays up) and exits 0.
+ *       Writes "ready" to fd $RB_FD, reads one byte from stdin (go), then
+ *       double-forks N orphans as fast as it can; writes "start_ns
+ *       last_fork_ns eagain" to fd $RB_FD, then waits for EOF on stdin (so
+ *       its init stays up) and exits 0.
+ *   rbench burst N
+ *       Writes "ready" to fd $RB_FD, reads one byte from stdin (go), then
+ *       forks an intermediate process that forks N children which exit at
+ *       once. The intermediate never waits for them: once all N are zombies
+ *       it takes CLOCK_MONOTONIC (the handover) and _exits, which hands the
+ *       N zombies to the init at once. When the intermediate is dead, writes
+ *       "handover_ns dead_ns zombies eagain" to fd $RB_FD (or "error WHAT"),
+ *       then waits for EOF on stdin and exits 0.
  *   rbench reaper ARGV...
  *       The floor: a bare C init. Forks ARGV, then waitpid(-1) in a loop;
  *       exits with the main child's status.
@@ -107,12 +118,13 @@ static pid_t fork_ns(int ns) {
 struct target {
     const char *name;
     int ns;
+    char *env[8]; /* the target's VAR=VALUE words, NULL-terminated */
     char **argv;
 };
 
 static int cmd_startup(int argc, char **argv) {
     if (argc < 4 || strcmp(argv[3], "--") != 0) {
-        fprintf(stderr, "usage: rbench startup ROUNDS -- NAME NS ARGV... ; ...\n");
+        fprintf(stderr, "usage: rbench startup ROUNDS -- NAME NS [VAR=VALUE...] ARGV... ; ...\n");
         return 2;
     }
     int rounds = atoi(argv[2]);
@@ -122,8 +134,10 @@ static int cmd_startup(int argc, char **argv) {
         if (i + 2 >= argc) break;
         t[n].name = argv[i];
         t[n].ns = atoi(argv[i + 1]);
-        t[n].argv = &argv[i + 2];
-        int j = i + 2;
+        int j = i + 2, e = 0;
+        while (j < argc && e < 7 && strchr(argv[j], '=')) t[n].env[e++] = argv[j++];
+        t[n].env[e] = NULL;
+        t[n].argv = &argv[j];
         while (j < argc && strcmp(argv[j], ";") != 0) j++;
         argv[j < argc ? j : argc] = NULL; /* argv[argc] is NULL already */
         n++;
@@ -131,13 +145,17 @@ static int cmd_startup(int argc, char **argv) {
     }
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull < 0) die("open /dev/null");
-    char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+    /* PATH, then the target's own variables (at most 7), then NULL. */
+    char *envp[10] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
     arm_alarm_handler();
     int order[64];
     for (int r = 0; r < rounds; r++) {
         shuffle(order, n);
         for (int k = 0; k < n; k++) {
             struct target *x = &t[order[k]];
+            int e = 0;
+            for (; x->env[e]; e++) envp[1 + e] = x->env[e];
+            envp[1 + e] = NULL;
             int64_t t0 = now_ns();
             pid_t pid = fork_ns(x->ns);
             if (pid < 0) die("fork");
@@ -284,6 +302,10 @@ static int cmd_orphans(int argc, char **argv) {
     int fd = env_fd();
     unblock_all();
     arm_alarm_handler();
+    /* The driver waits for this (and for the init to sleep) before it reads
+     * the init's CPU time and switches, so the init's start-up is not
+     * counted as reaping. */
+    if (dprintf(fd, "ready\n") < 0) die("write ready");
     char go;
     alarm(60);
     if (read(0, &go, 1) != 1) return 3;
@@ -317,6 +339,112 @@ static int cmd_orphans(int argc, char **argv) {
     return 0;
 }
 
+/* ------------------------------------------------------------------ burst */
+
+/* The intermediate of `rbench burst`: forks n children that _exit at once,
+ * never waits for them (they stay its zombies), and once every one is a
+ * zombie writes {handover_ns, zombies, eagain} to fd and _exits: its exit
+ * re-parents all of them to the init in one go, so what follows is the
+ * init's reaping alone, not the fork rate. */
+static __attribute__((noreturn)) void burst_intermediate(long n, int fd) {
+    pid_t *kid = calloc((size_t)n, sizeof *kid);
+    if (!kid) _exit(2);
+    /* SIG_DFL, not SIG_IGN (which would have the kernel reap them here), and
+     * blocked: each child turning zombie leaves SIGCHLD pending, so the wait
+     * below sleeps until the next one without a lost wake-up. */
+    signal(SIGCHLD, SIG_DFL);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    long forked = 0, eagain = 0;
+    int64_t deadline = now_ns() + 20000000000LL;
+    while (forked < n) {
+        pid_t p = fork();
+        if (p == 0) _exit(0);
+        if (p < 0) {
+            if (errno != EAGAIN && errno != ENOMEM) _exit(2);
+            /* Out of pids: our own zombies hold the ones we took, so only
+             * someone else can free more; retry for a while, then hand over
+             * what we have (the driver divides by the count we report). */
+            eagain++;
+            if (now_ns() > deadline) break;
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        kid[forked++] = p;
+    }
+    /* Every child a zombie: waitid(WNOWAIT) tells without reaping it. Check,
+     * then wait for SIGCHLD (pending if one turned zombie since), check
+     * again; children mostly die in fork order, so this is O(n) checks. */
+    const struct timespec tick = {0, 100000000};
+    for (long i = 0; i < forked;) {
+        siginfo_t si;
+        si.si_pid = 0;
+        if (waitid(P_PID, (id_t)kid[i], &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == kid[i]) {
+            i++;
+            continue;
+        }
+        if (now_ns() > deadline) _exit(3);
+        sigtimedwait(&chld, NULL, &tick);
+    }
+    int64_t rec[3] = {now_ns(), forked, eagain};
+    (void)!write(fd, rec, sizeof rec);
+    _exit(0);
+}
+
+static int cmd_burst(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: rbench burst N\n");
+        return 2;
+    }
+    long n = atol(argv[2]);
+    if (n < 1) n = 1;
+    int fd = env_fd();
+    unblock_all();
+    arm_alarm_handler();
+    signal(SIGCHLD, SIG_DFL);
+    if (dprintf(fd, "ready\n") < 0) die("write ready");
+    char go;
+    alarm(60);
+    if (read(0, &go, 1) != 1) return 3;
+    alarm(0);
+    int rec_pipe[2];
+    if (pipe(rec_pipe) < 0) die("pipe");
+    pid_t mid = fork();
+    if (mid < 0) die("fork");
+    if (mid == 0) {
+        close(rec_pipe[0]);
+        burst_intermediate(n, rec_pipe[1]);
+    }
+    close(rec_pipe[1]);
+    /* waitpid returns once the intermediate is a zombie: by then every one
+     * of its children is the init's (or, if the init ignores SIGCHLD or has
+     * SA_NOCLDWAIT, released or being released by the exiting intermediate). */
+    int status;
+    alarm(60);
+    pid_t w = waitpid(mid, &status, 0);
+    int64_t dead = now_ns();
+    alarm(0);
+    int64_t rec[3];
+    if (w != mid) {
+        kill(mid, SIGKILL);
+        dprintf(fd, "error intermediate-timeout\n");
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        dprintf(fd, "error intermediate-status-%d\n", status);
+    } else if (read(rec_pipe[0], rec, sizeof rec) != sizeof rec) {
+        dprintf(fd, "error intermediate-record\n");
+    } else {
+        dprintf(fd, "%lld %lld %lld %lld\n", (long long)rec[0], (long long)dead, (long long)rec[1],
+                (long long)rec[2]);
+    }
+    alarm(120);
+    while (read(0, &go, 1) > 0) {
+    }
+    return 0;
+}
+
 /* ----------------------------------------------------------------- reaper */
 
 static int cmd_reaper(int argc, char **argv) {
@@ -340,7 +468,7 @@ static int cmd_reaper(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: rbench startup|ns|sigchild|siglat|orphans|reaper ...\n");
+        fprintf(stderr, "usage: rbench startup|ns|sigchild|siglat|orphans|burst|reaper ...\n");
         return 2;
     }
     const char *cmd = argv[1];
@@ -349,6 +477,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "sigchild")) cmd_sigchild();
     if (!strcmp(cmd, "siglat")) return cmd_siglat(argc, argv);
     if (!strcmp(cmd, "orphans")) return cmd_orphans(argc, argv);
+    if (!strcmp(cmd, "burst")) return cmd_burst(argc, argv);
     if (!strcmp(cmd, "reaper")) return cmd_reaper(argc, argv);
     fprintf(stderr, "rbench: unknown command %s\n", cmd);
     return 2;

@@ -608,6 +608,7 @@ def report(raw, command):
         checks.append((c, what, "yes" if ok else "**NO**", detail))
 
     size = raw.get("size")
+    static = raw.get("static") or {n: v[1] for n, v in (size or {}).items()}
     if size:
         row(
             "1. binary size, bytes",
@@ -655,14 +656,14 @@ def report(raw, command):
         for ns, what in (("1", "instructions"), ("flag", "instructions with one flag (-g)")):
             if not instr.get(ns):
                 continue
-            dyn = [instr[ns][n] for n in PEERS if size and size[n][1] is False and instr[ns].get(n)]
+            dyn = [instr[ns][n] for n in PEERS if static.get(n) is False and instr[ns].get(n)]
             for c in cands:
                 ir = instr[ns].get(c)
                 check(
                     c,
                     f"{what} ≤ 120,000 and below every dynamic peer",
                     ir is not None and ir <= 120_000 and all(ir < d for d in dyn),
-                    f"{fmt_int(ir)} vs dynamic peers {', '.join(fmt_int(d) for d in dyn)}",
+                    f"{fmt_int(ir)} vs dynamic peers {', '.join(fmt_int(d) for d in dyn) or 'n/a'}",
                 )
 
     mem = raw.get("memory")
@@ -675,8 +676,8 @@ def report(raw, command):
         for key, label in (("rss", "RSS"), ("hwm", "peak RSS (VmHWM)"), ("pss", "PSS"), ("anon", "RssAnon")):
             row(f"4. idle {label}, KiB: median [range] of {len(mem['rinit'])} starts",
                 {n: memory[n][key] for n in names}, extra={n: spread[n][key] for n in names})
-        if size:
-            static_anon = [memory[n]["anon"] for n in PEERS if size[n][1]]
+        if static:
+            static_anon = [memory[n]["anon"] for n in PEERS if static.get(n)]
             limit = min(static_anon) + 8
             for c in cands:
                 check(
@@ -742,6 +743,8 @@ def report(raw, command):
         return add
 
     def reap_checks(what, rates, cpus, unit):
+        if not rates or not cpus:
+            return
         b = best_of(rates, lower_is_better=False)
         for c in reap_cands:
             check(
@@ -769,7 +772,7 @@ def report(raw, command):
                     "rate", fmt_int, lower=False, floor_note="(C waitpid(-1) loop)")
         add(f"last fork → zero zombies, ms: median [range] of {k}", "lag_ms", ms1)
         cpus = add(f"init CPU time per 1,000 reaps, ms: median [range] of {k}", "cpu_per_1000_ms", ms2)
-        add(f"init context switches per 1,000 reaps: median [range] of {k}", "switches_per_1000", ms1)
+        add(f"init context switches per 1,000 reaps: median [range] of {k}", "switches_per_1000", fmt_int)
         row("7. trickle (the load): orphan maker's forks per second, median",
             {n: med([r["fork_rate"] for r in runs[n]]) for n in names + ["floor"]}, lower=False)
         reap_checks("trickle reaping", rates, cpus, "reaps")
@@ -782,6 +785,7 @@ def report(raw, command):
                     "rate", fmt_int, lower=False, floor_note="(C waitpid(-1) loop)")
         add(f"handover → zero zombies, ms: median [range] of {k}", "ms", ms2)
         cpus = add(f"init CPU time per 1,000 reaps, ms: median [range] of {k}", "cpu_per_1000_ms", ms2)
+        add(f"init context switches per 1,000 reaps: median [range] of {k}", "switches_per_1000", ms1)
         reap_checks("burst reaping", rates, cpus, "reaps")
 
     p = raw["params"]
@@ -841,7 +845,8 @@ def report(raw, command):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer rounds: under a minute")
-    ap.add_argument("--only", default=",".join(SECTIONS), help="comma-separated: " + ",".join(SECTIONS))
+    ap.add_argument("--only", default=",".join(SECTIONS),
+                    help="comma-separated: " + ",".join(SECTIONS) + " (reaping = " + ",".join(REAPING) + ")")
     ap.add_argument("--rinit", default="target/x86_64-unknown-linux-musl/release/rinit")
     ap.add_argument("--also", action="append", default=[], metavar="NAME=PATH",
                     help="another rinit build, measured in the same run as an extra column (repeatable); "
@@ -850,7 +855,9 @@ def main():
     ap.add_argument("--out", default="bench/results.md")
     ap.add_argument("--raw", default="target/bench/raw.json", help="every sample, as JSON")
     ap.add_argument("--report-from", help="only rebuild the report from this raw JSON file")
-    ap.add_argument("--orphans", type=int, help="orphans per reaping run (default 20000, quick 3000)")
+    ap.add_argument("--orphans", type=int, help="orphans per trickle reaping run (default 20000, quick 3000)")
+    ap.add_argument("--burst", type=int, default=5000,
+                    help="zombies per burst (default 5000; at most half of the pids that pid_max leaves free)")
     ap.add_argument("--rounds", type=float, default=1.0, help="scale every round count by this factor")
     ap.add_argument("--command", default="bench/run.sh", help="the command line shown in the report")
     a = ap.parse_args()
@@ -878,7 +885,7 @@ def collect(a):
     for spec in a.also:
         name, _, path = spec.partition("=")
         path = os.path.abspath(path)
-        cfg[name] = (path, [path, "--"])
+        cfg[name] = Init(path)
     scale = a.rounds
     p = {
         "orphans": a.orphans or (3000 if quick else 20000),
@@ -888,6 +895,8 @@ def collect(a):
         "mem_rounds": max(1, int((3 if quick else 9) * scale)),
         "lat_groups": max(1, int((8 if quick else 40) * scale)),
         "reap_rounds": max(1, int((1 if quick else 5) * scale)),
+        "burst": burst_size(a.burst),
+        "burst_rounds": max(1, int((3 if quick else 10) * scale)),
     }
     t_begin = time.monotonic()
 
@@ -899,9 +908,13 @@ def collect(a):
         "machine": machine(),
         "versions": versions(cfg, rinit),
         "names": list(cfg),
+        "variants": {n: v.same_as for n, v in cfg.items() if v.same_as},
         "params": p,
         "load_before": os.getloadavg()[0],
     }
+    # Static or dynamic, for the targets that name the dynamic (or static)
+    # peers, whether or not the size row runs.
+    raw["static"] = {n: v[1] for n, v in measure_size(cfg).items()}
     if "size" in only:
         raw["size"] = measure_size(cfg)
     if "startup" in only:
@@ -920,12 +933,19 @@ def collect(a):
         say(f"signal latency: {p['lat_rounds']} rounds in {p['lat_groups']} groups")
         lat, lost = measure_latency(rbench, cfg, p["lat_rounds"], p["lat_groups"])
         raw["latency"] = {"samples": lat, "lost": lost, "groups": p["lat_groups"]}
-    if "reaping" in only:
-        say(f"reaping: {p['reap_rounds']} interleaved round(s) of {p['orphans']} orphans")
+    if only & {"reaping", "trickle"}:
+        say(f"reaping, trickle: {p['reap_rounds']} interleaved round(s) of {p['orphans']} orphans")
         raw["reaping"] = {
-            "runs": measure_reaping(rbench, cfg, p["orphans"], p["reap_rounds"]),
+            "runs": measure_reaping(rbench, cfg, p["orphans"], p["reap_rounds"], trickle_once),
             "orphans": p["orphans"],
             "rounds": p["reap_rounds"],
+        }
+    if only & {"reaping", "burst"}:
+        say(f"reaping, burst: {p['burst_rounds']} interleaved round(s) of {p['burst']}-zombie bursts")
+        raw["burst"] = {
+            "runs": measure_reaping(rbench, cfg, p["burst"], p["burst_rounds"], burst_once),
+            "zombies": p["burst"],
+            "rounds": p["burst_rounds"],
         }
     raw["load_after"] = os.getloadavg()[0]
     say("done")

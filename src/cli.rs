@@ -10,7 +10,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use clap::error::ErrorKind;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
-use crate::config::{ChildSignals, Config, ForwardTo, Mode, Personality, parse_duration};
+use crate::config::{ChildSignals, Config, ForwardTo, Mode, Personality, Reap, parse_duration};
 use crate::exit::Remap;
 use crate::signals::{self, Rewrite};
 
@@ -28,7 +28,7 @@ pub struct UsageError(pub String);
 
 const GIT_HASH: &str = env!("RINIT_GIT_HASH");
 /// Every environment variable rinit reads (tests and fuzzing pick from it).
-pub const VARIABLES: [&str; 13] = [
+pub const VARIABLES: [&str; 14] = [
     "RINIT_KILL_PROCESS_GROUP",
     "TINI_KILL_PROCESS_GROUP",
     "DUMB_INIT_SETSID",
@@ -42,6 +42,7 @@ pub const VARIABLES: [&str; 13] = [
     "RINIT_WARN_ON_REAP",
     "RINIT_VERBOSITY",
     "TINI_VERBOSITY",
+    "RINIT_REAP",
 ];
 
 /// Every name in `VARIABLES` starts with one of these: when no variable in
@@ -537,6 +538,12 @@ fn build(personality: Personality, m: &dyn Flags, env: &Env) -> Result<Config, S
             .unwrap_or(if dumb { 0 } else { 1 })
     };
 
+    let reap = match env.text("RINIT_REAP")?.as_deref() {
+        None | Some("auto") => Reap::Auto,
+        Some("wait") => Reap::Wait,
+        Some(other) => return Err(format!("RINIT_REAP='{other}' must be auto or wait")),
+    };
+
     let command: Vec<CString> = match m.command() {
         Some(args) => args
             .into_iter()
@@ -574,6 +581,7 @@ fn build(personality: Personality, m: &dyn Flags, env: &Env) -> Result<Config, S
         term_delay,
         warn_on_reap,
         verbosity,
+        reap,
     })
 }
 
@@ -813,6 +821,23 @@ mod tests {
         assert_eq!(c.pdeathsig, None);
         assert_eq!(c.verbosity, 1);
         assert_eq!(c.rewrite, Rewrite::default());
+        assert_eq!(c.reap, Reap::Auto);
+        assert!(c.kernel_may_reap());
+    }
+
+    #[test]
+    fn who_reaps() {
+        let c = run(&["rinit", "x"], &[("RINIT_REAP", "wait")]).unwrap();
+        assert_eq!(c.reap, Reap::Wait);
+        assert!(!c.kernel_may_reap());
+        let c = run(&["tini", "x"], &[("RINIT_REAP", "auto")]).unwrap();
+        assert!(c.kernel_may_reap());
+        // Hearing of every reap needs rinit to do it.
+        assert!(!run(&["rinit", "-w", "x"], &[]).unwrap().kernel_may_reap());
+        assert!(!run(&["rinit", "-vv", "x"], &[]).unwrap().kernel_may_reap());
+        assert!(run(&["rinit", "-v", "x"], &[]).unwrap().kernel_may_reap());
+        let c = run(&["rinit", "x"], &[("RINIT_VERBOSITY", "3")]).unwrap();
+        assert!(!c.kernel_may_reap());
     }
 
     #[test]
@@ -1015,6 +1040,7 @@ mod tests {
                 &[("DUMB_INIT_SETSID", "2")],
                 "DUMB_INIT_SETSID",
             ),
+            (&["rinit", "x"], &[("RINIT_REAP", "kernel")], "RINIT_REAP"),
         ] {
             let err = run(argv, vars).expect_err(needle);
             assert!(err.contains(needle), "{argv:?} {vars:?}: {err}");

@@ -68,6 +68,17 @@ pub enum ChildSignals {
     AllDefault,
 }
 
+/// Who releases the processes that exit (`RINIT_REAP`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reap {
+    /// The kernel, where it keeps the main child's exit status for rinit
+    /// (Linux 6.15 and later) and no one asked to hear of every reap;
+    /// rinit otherwise.
+    Auto,
+    /// rinit itself: `waitpid` on every SIGCHLD.
+    Wait,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub personality: Personality,
@@ -85,6 +96,15 @@ pub struct Config {
     pub term_delay: Duration,
     pub warn_on_reap: bool,
     pub verbosity: u8,
+    pub reap: Reap,
+}
+
+impl Config {
+    /// Whether the kernel may release rinit's children without telling it
+    /// which (`Reap::Auto`, and neither `-w` nor `-vvv` wants each one).
+    pub fn kernel_may_reap(&self) -> bool {
+        self.reap == Reap::Auto && !self.warn_on_reap && self.verbosity < crate::log::DEBUG
+    }
 }
 
 /// Parses a duration: `500ms`, `5s`, `2m`, `1h`, or a bare number of

@@ -82,7 +82,7 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
         }
     }
 
-    let sigchld_ignored = match sys::default_sigchld() {
+    let sigchld_ignored = match sys::set_sigchld(false) {
         Ok(ignored) => ignored,
         Err(e) => {
             error!("cannot reset SIGCHLD: {e}");
@@ -116,5 +116,35 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
             None
         }
     };
-    supervisor::Executor::new(config, child).run(&fd)
+    let reaper = reaper(config, child.as_ref());
+    supervisor::Executor::new(config, child, reaper).run(&fd)
+}
+
+/// Chooses who releases the processes that exit, and for the kernel sets
+/// SIGCHLD up so. The kernel then releases each child of rinit as it exits
+/// (re-parented orphans too), and rinit is not woken for any of them; it
+/// learns the main child's status from its pidfd instead.
+fn reaper(config: &Config, child: Option<&spawn::Child>) -> supervisor::Reaper {
+    if !config.kernel_may_reap() || !sys::kernel_keeps_exit_status() {
+        return supervisor::Reaper::Wait;
+    }
+    // The pidfd first: until SA_NOCLDWAIT is set, the child cannot be
+    // released, so its status cannot be lost in between.
+    let main = match child.map(|c| sys::pidfd_open(c.pid)).transpose() {
+        Ok(fd) => fd,
+        Err(e) => {
+            info!("no pidfd for the main child ({e}): rinit reaps");
+            return supervisor::Reaper::Wait;
+        }
+    };
+    match sys::set_sigchld(true) {
+        Ok(_) => {
+            info!("the kernel releases exited processes; rinit reads the main child's status from its pidfd");
+            supervisor::Reaper::Kernel { main }
+        }
+        Err(e) => {
+            info!("cannot set SA_NOCLDWAIT ({e}): rinit reaps");
+            supervisor::Reaper::Wait
+        }
+    }
 }

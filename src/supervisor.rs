@@ -4,9 +4,18 @@
 //! What to do with each event is decided by `Machine::step`, a pure state
 //! machine that the unit tests drive without processes; `Executor` only
 //! carries out the `Action`s it returns. The loop blocks in `read` on the
-//! signalfd; only while a term delay or grace period runs does it wait
-//! with a timeout, so an idle rinit never wakes.
+//! signalfd, or in `poll` on it and the main child's pidfd when the kernel
+//! reaps; only while a term delay or grace period runs does it wait with a
+//! timeout, so an idle rinit never wakes.
+//!
+//! Who reaps (`Reaper`): rinit itself drains `waitpid(-1, WNOHANG)` on
+//! every SIGCHLD; or the kernel releases each process as it exits
+//! (`SA_NOCLDWAIT`, see `lib::reaper`), and rinit is woken only when the
+//! main child is gone (its pidfd), reads its status from the pidfd, and
+//! listens to SIGCHLD again only during the shutdown, to see the last
+//! process go.
 
+use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, ForwardTo, Mode, Personality};
@@ -139,6 +148,11 @@ impl Machine {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// Whether the main child is gone and rinit waits for the rest.
+    pub fn draining(&self) -> bool {
+        matches!(self.phase, Phase::Draining { .. })
     }
 
     fn exit_code(&self) -> u8 {
@@ -301,43 +315,96 @@ impl Machine {
     }
 }
 
+/// Who releases the processes that exit.
+#[derive(Debug)]
+pub enum Reaper {
+    /// rinit: `waitpid(-1, WNOHANG)` until nothing is left, on every SIGCHLD.
+    Wait,
+    /// The kernel (`SA_NOCLDWAIT`). `main` is the main child's pidfd while
+    /// it runs: it reports the child released, and then its status.
+    Kernel { main: Option<OwnedFd> },
+}
+
 /// Carries out the machine's actions and owns the syscalls.
 #[derive(Debug)]
 pub struct Executor {
     machine: Machine,
     main: Option<Child>,
+    reaper: Reaper,
+    /// The signals the signalfd reports now.
+    reading: u64,
     warn_on_reap: bool,
     is_pid1: bool,
     proc_warned: bool,
 }
 
 impl Executor {
-    pub fn new(config: &Config, main: Option<Child>) -> Executor {
+    pub fn new(config: &Config, main: Option<Child>, reaper: Reaper) -> Executor {
         Executor {
             machine: Machine::new(config, main),
             main,
+            reaper,
+            reading: signals::blocked_mask(),
             warn_on_reap: config.warn_on_reap,
             is_pid1: sys::getpid() == 1,
             proc_warned: false,
         }
     }
 
+    /// The signals the loop must read: all it blocks, but SIGCHLD only
+    /// when rinit reaps, or the kernel does and the shutdown waits for the
+    /// last process to go.
+    fn wanted(&self) -> u64 {
+        let all = signals::blocked_mask();
+        match self.reaper {
+            Reaper::Kernel { .. } if !self.machine.draining() => all & !signals::bit(SIGCHLD),
+            _ => all,
+        }
+    }
+
     /// Runs until the machine says exit; returns the exit code.
-    pub fn run(mut self, fd: &std::os::fd::OwnedFd) -> u8 {
+    pub fn run(mut self, fd: &OwnedFd) -> u8 {
         let mut buf = [sys::zeroed_siginfo(); 32];
+        if matches!(self.reaper, Reaper::Kernel { .. }) {
+            // Whatever exited before SA_NOCLDWAIT was set is a zombie that
+            // no SIGCHLD read will announce: drain it now.
+            if let Some(code) = self.reap() {
+                return code;
+            }
+        }
         loop {
-            if let Some(deadline) = self.machine.deadline() {
-                let left = deadline.saturating_duration_since(Instant::now());
+            let wanted = self.wanted();
+            if wanted != self.reading {
+                match sys::set_signalfd_mask(fd, wanted) {
+                    Ok(()) => self.reading = wanted,
+                    Err(e) => crate::error!("cannot change the signalfd's signals: {e}"),
+                }
+            }
+            let deadline = self.machine.deadline();
+            let pidfd = match &self.reaper {
+                Reaper::Kernel { main } => main.as_ref(),
+                Reaper::Wait => None,
+            };
+            if deadline.is_some() || pidfd.is_some() {
                 // Round up so a wake-up never comes before the deadline.
-                let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-                match sys::poll_readable(fd, ms) {
-                    Ok(true) => {}
-                    Ok(false) => {
+                let ms = deadline.map_or(-1, |d| {
+                    let left = d.saturating_duration_since(Instant::now());
+                    left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+                });
+                match sys::wait_for(fd, pidfd, ms) {
+                    Ok(ready) if ready.released => {
+                        if let Some(code) = self.main_released() {
+                            return code;
+                        }
+                        continue;
+                    }
+                    Ok(ready) if !ready.signals => {
                         if let Some(code) = self.event(Event::Tick) {
                             return code;
                         }
                         continue;
                     }
+                    Ok(_) => {}
                     Err(e) => crate::error!("poll failed: {e}"),
                 }
             }
@@ -479,18 +546,53 @@ impl Executor {
             }
         };
         if let Some(outcome) = main_outcome {
-            let code = self.event(Event::MainExited {
-                outcome,
-                others_left: !none_left,
-            });
-            if code.is_some() {
-                return code;
-            }
+            return self.main_exited(outcome, none_left);
         }
         if none_left {
             return self.event(Event::ChildrenGone);
         }
         None
+    }
+
+    /// The kernel released the main child: its status is on its pidfd.
+    fn main_released(&mut self) -> Option<u8> {
+        let Reaper::Kernel { main } = &mut self.reaper else {
+            return None;
+        };
+        let outcome = match main.take().map(|fd| sys::pidfd_exit_status(&fd)) {
+            Some(Ok(Some(status))) => Outcome::from_wait_status(status),
+            Some(Ok(None)) => {
+                crate::error!("the kernel kept no exit status for the main child");
+                None
+            }
+            Some(Err(e)) => {
+                crate::error!("cannot read the main child's exit status: {e}");
+                None
+            }
+            None => return None,
+        };
+        let pid = self.main.map_or(0, |c| c.pid);
+        crate::info!("main child {pid} {}", describe(outcome));
+        // Without a status, rinit itself failed (125).
+        let outcome = outcome.unwrap_or(Outcome::Exited(exit::RINIT_FAILED));
+        // Nothing is left to reap; this only asks whether anything is left.
+        let none_left = matches!(sys::wait_any(false), Ok(sys::Wait::NoChildren));
+        self.main_exited(outcome, none_left)
+    }
+
+    fn main_exited(&mut self, outcome: Outcome, none_left: bool) -> Option<u8> {
+        if let Reaper::Kernel { main } = &mut self.reaper {
+            // Reaped by `reap` (it exited before SA_NOCLDWAIT was set).
+            *main = None;
+        }
+        let code = self.event(Event::MainExited {
+            outcome,
+            others_left: !none_left,
+        });
+        if code.is_some() || !none_left {
+            return code;
+        }
+        self.event(Event::ChildrenGone)
     }
 }
 

@@ -73,12 +73,17 @@ pub fn sigprocmask(how: c_int, mask: u64) -> io::Result<u64> {
     Ok(old)
 }
 
-/// Sets SIGCHLD back to its default disposition for rinit itself and says
+/// Sets SIGCHLD to its default disposition for rinit itself and says
 /// whether it was ignored. Ignored, the kernel would reap rinit's children
-/// itself and send no SIGCHLD at all (an ignore survives `exec`).
-pub fn default_sigchld() -> io::Result<bool> {
-    // A kernel sigaction: handler, flags, restorer, mask; zero is SIG_DFL.
-    let dfl = [0u64; 4];
+/// itself and send no SIGCHLD at all (an ignore survives `exec`), so the
+/// main child's status would be lost. With `kernel_reaps`, the default
+/// action gets `SA_NOCLDWAIT`: the kernel then releases every child of
+/// rinit as it exits, in the exiting process, and still sends SIGCHLD.
+pub fn set_sigchld(kernel_reaps: bool) -> io::Result<bool> {
+    // A kernel sigaction: handler, flags, restorer, mask (the order on
+    // x86_64 and aarch64); handler 0 is SIG_DFL.
+    let flags = if kernel_reaps { libc::SA_NOCLDWAIT as u64 } else { 0 };
+    let new = [0, flags, 0, 0u64];
     let mut old = [0u64; 4];
     // SAFETY: both pointers are to live kernel sigaction structs (32 bytes
     // is at least the kernel's size on x86_64 and aarch64); sigsetsize 8.
@@ -86,12 +91,42 @@ pub fn default_sigchld() -> io::Result<bool> {
         libc::syscall(
             libc::SYS_rt_sigaction,
             signals::SIGCHLD,
-            dfl.as_ptr(),
+            new.as_ptr(),
             old.as_mut_ptr(),
             8,
         )
     })?;
     Ok(old[0] == libc::SIG_IGN as u64)
+}
+
+/// Whether the running kernel keeps a process's exit status for the
+/// holder of its pidfd after the kernel itself reaped it
+/// (`PIDFD_INFO_EXIT`, Linux 6.15), which rinit needs before it lets the
+/// kernel reap.
+pub fn kernel_keeps_exit_status() -> bool {
+    // SAFETY: utsname is plain bytes; all-zero is valid.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: a live utsname for uname to fill.
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return false;
+    }
+    let release: Vec<u8> = uts.release.iter().map(|&c| c as u8).collect();
+    release_at_least(&release, (6, 15))
+}
+
+/// Whether a kernel release string (`6.18.44-fc`) is at least `want`.
+/// Anything unreadable is "no".
+pub fn release_at_least(release: &[u8], want: (u32, u32)) -> bool {
+    let mut parts = release.split(|&b| b == b'.');
+    let mut number = || -> Option<u32> {
+        let part = parts.next()?;
+        let digits = part.iter().take_while(|b| b.is_ascii_digit()).count();
+        std::str::from_utf8(&part[..digits]).ok()?.parse().ok()
+    };
+    match (number(), number()) {
+        (Some(major), Some(minor)) => (major, minor) >= want,
+        _ => false,
+    }
 }
 
 /// A close-on-exec signalfd for the signals in `mask`.
@@ -129,14 +164,52 @@ pub fn read_signals<'a>(
 
 /// Waits until `fd` is readable or `timeout_ms` passes (-1: no timeout).
 pub fn poll_readable(fd: &OwnedFd, timeout_ms: c_int) -> io::Result<bool> {
-    let mut pfd = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, count 1.
-    let n = check(unsafe { libc::poll(&mut pfd, 1, timeout_ms) })?;
-    Ok(n > 0)
+    Ok(wait_for(fd, None, timeout_ms)?.signals)
+}
+
+/// What `wait_for` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ready {
+    /// The signalfd has signals to read.
+    pub signals: bool,
+    /// The process behind the pidfd is gone, reaped and released.
+    pub released: bool,
+}
+
+/// Waits until the signalfd `signals` is readable, the process behind
+/// `pidfd` has been released, or `timeout_ms` passes (-1: no timeout).
+/// The pidfd is polled for no event: a pidfd reports `POLLIN` as soon as
+/// the process exits and `POLLHUP` only once it is released, after the
+/// kernel recorded its exit status for `pidfd_exit_status`.
+pub fn wait_for(signals: &OwnedFd, pidfd: Option<&OwnedFd>, timeout_ms: c_int) -> io::Result<Ready> {
+    let mut fds = [
+        libc::pollfd {
+            fd: signals.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            // A negative fd is skipped by poll.
+            fd: pidfd.map_or(-1, AsRawFd::as_raw_fd),
+            events: 0,
+            revents: 0,
+        },
+    ];
+    // SAFETY: two valid pollfds, count 2.
+    check(unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) })?;
+    Ok(Ready {
+        signals: fds[0].revents & libc::POLLIN != 0,
+        released: fds[1].revents != 0,
+    })
+}
+
+/// Replaces the set of signals an existing signalfd reports.
+pub fn set_signalfd_mask(fd: &OwnedFd, mask: u64) -> io::Result<()> {
+    // SAFETY: an existing signalfd, and a live u64 of the size passed (8).
+    check_long(unsafe {
+        libc::syscall(libc::SYS_signalfd4, fd.as_raw_fd(), &mask as *const u64, 8, 0)
+    })
+    .map(drop)
 }
 
 /// Whether a short line written to stderr now would not block.
@@ -479,13 +552,44 @@ pub fn strerror(errno: i32) -> String {
     }
 }
 
-/// A `pidfd_open` handle, so a pid cannot be recycled under us between
-/// the check and the signal.
-fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+/// A `pidfd_open` handle (close-on-exec): a pid that cannot be recycled
+/// under us, and a way to learn a child's exit status after the kernel
+/// reaped it.
+pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
     let fd = check_long(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
     // SAFETY: the kernel just returned this descriptor; we own it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// `struct pidfd_info` up to its exit status (the 64-byte first version).
+#[repr(C)]
+struct PidfdInfo {
+    mask: u64,
+    cgroupid: u64,
+    /// pid, tgid, ppid and the eight uids and gids.
+    ids: [u32; 11],
+    exit_code: i32,
+}
+
+/// `PIDFD_GET_INFO`: `_IOWR(0xFF, 11, struct pidfd_info)`.
+const PIDFD_GET_INFO: u64 = (3 << 30) | ((std::mem::size_of::<PidfdInfo>() as u64) << 16) | (0xFF << 8) | 11;
+const PIDFD_INFO_EXIT: u64 = 1 << 3;
+
+/// The wait status (as `waitpid` gives it) of the process behind `pidfd`,
+/// once it has been released; `None` while it has not (or where the
+/// kernel does not keep it).
+pub fn pidfd_exit_status(pidfd: &OwnedFd) -> io::Result<Option<i32>> {
+    let mut info = PidfdInfo {
+        mask: PIDFD_INFO_EXIT,
+        cgroupid: 0,
+        ids: [0; 11],
+        exit_code: 0,
+    };
+    // SAFETY: a pidfd and a live, writable struct of the size the request
+    // number encodes.
+    check(unsafe { libc::ioctl(pidfd.as_raw_fd(), PIDFD_GET_INFO as _, &mut info) })?;
+    Ok((info.mask & PIDFD_INFO_EXIT != 0).then_some(info.exit_code))
 }
 
 fn pidfd_send_signal(fd: &OwnedFd, sig: i32) -> io::Result<()> {

@@ -6,7 +6,9 @@ and the C helper (bench/rbench.c), then calls this. Needs root (PID
 namespaces). Every measurement runs the inits interleaved in one run (A B C
 D A B C D ...) or side by side at the same time; each init's figure is
 reported with its ratio to the best peer (tini, tini-static, dumb-init,
-catatonit). Every wait has a deadline. Not a test: nothing here asserts.
+catatonit). rinit has a second column, "rinit (wait)": the same binary with
+RINIT_REAP=wait, its classic waitpid reaping instead of the kernel's. Every
+wait has a deadline. Not a test: nothing here asserts.
 """
 
 import argparse

@@ -101,7 +101,8 @@ pub struct Config {
 
 impl Config {
     /// Whether the kernel may release rinit's children without telling it
-    /// which (`Reap::Auto`, and neither `-w` nor `-vvv` wants each one).
+    /// which (`Reap::Auto`, and neither `-w` nor verbosity 3, `-vv`, wants
+    /// each one).
     pub fn kernel_may_reap(&self) -> bool {
         self.reap == Reap::Auto && !self.warn_on_reap && self.verbosity < crate::log::DEBUG
     }

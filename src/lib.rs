@@ -139,7 +139,9 @@ fn reaper(config: &Config, child: Option<&spawn::Child>) -> supervisor::Reaper {
     };
     match sys::set_sigchld(true) {
         Ok(_) => {
-            info!("the kernel releases exited processes; rinit reads the main child's status from its pidfd");
+            info!(
+                "the kernel releases exited processes; rinit reads the main child's status from its pidfd"
+            );
             supervisor::Reaper::Kernel { main }
         }
         Err(e) => {

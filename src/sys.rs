@@ -82,7 +82,11 @@ pub fn sigprocmask(how: c_int, mask: u64) -> io::Result<u64> {
 pub fn set_sigchld(kernel_reaps: bool) -> io::Result<bool> {
     // A kernel sigaction: handler, flags, restorer, mask (the order on
     // x86_64 and aarch64); handler 0 is SIG_DFL.
-    let flags = if kernel_reaps { libc::SA_NOCLDWAIT as u64 } else { 0 };
+    let flags = if kernel_reaps {
+        libc::SA_NOCLDWAIT as u64
+    } else {
+        0
+    };
     let new = [0, flags, 0, 0u64];
     let mut old = [0u64; 4];
     // SAFETY: both pointers are to live kernel sigaction structs (32 bytes
@@ -181,7 +185,11 @@ pub struct Ready {
 /// The pidfd is polled for no event: a pidfd reports `POLLIN` as soon as
 /// the process exits and `POLLHUP` only once it is released, after the
 /// kernel recorded its exit status for `pidfd_exit_status`.
-pub fn wait_for(signals: &OwnedFd, pidfd: Option<&OwnedFd>, timeout_ms: c_int) -> io::Result<Ready> {
+pub fn wait_for(
+    signals: &OwnedFd,
+    pidfd: Option<&OwnedFd>,
+    timeout_ms: c_int,
+) -> io::Result<Ready> {
     let mut fds = [
         libc::pollfd {
             fd: signals.as_raw_fd(),
@@ -207,7 +215,13 @@ pub fn wait_for(signals: &OwnedFd, pidfd: Option<&OwnedFd>, timeout_ms: c_int) -
 pub fn set_signalfd_mask(fd: &OwnedFd, mask: u64) -> io::Result<()> {
     // SAFETY: an existing signalfd, and a live u64 of the size passed (8).
     check_long(unsafe {
-        libc::syscall(libc::SYS_signalfd4, fd.as_raw_fd(), &mask as *const u64, 8, 0)
+        libc::syscall(
+            libc::SYS_signalfd4,
+            fd.as_raw_fd(),
+            &mask as *const u64,
+            8,
+            0,
+        )
     })
     .map(drop)
 }
@@ -573,7 +587,8 @@ struct PidfdInfo {
 }
 
 /// `PIDFD_GET_INFO`: `_IOWR(0xFF, 11, struct pidfd_info)`.
-const PIDFD_GET_INFO: u64 = (3 << 30) | ((std::mem::size_of::<PidfdInfo>() as u64) << 16) | (0xFF << 8) | 11;
+const PIDFD_GET_INFO: u64 =
+    (3 << 30) | ((std::mem::size_of::<PidfdInfo>() as u64) << 16) | (0xFF << 8) | 11;
 const PIDFD_INFO_EXIT: u64 = 1 << 3;
 
 /// The wait status (as `waitpid` gives it) of the process behind `pidfd`,
@@ -700,4 +715,36 @@ pub fn signal_processes(processes: &[(i32, i32)], sig: i32) -> usize {
         }
     }
     sent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_release_comparison() {
+        for (release, want) in [
+            (&b"6.15.0"[..], true),
+            (b"6.18.44-fc-v1045", true),
+            (b"7.0", true),
+            (b"6.15-rc1", true),
+            (b"10.1.2", true),
+            (b"6.14.11-arch1", false),
+            (b"6.9.0", false),
+            (b"5.15.0-1070-azure", false),
+            (b"4.4.0", false),
+            (b"6", false),
+            (b"", false),
+            (b"x.y", false),
+        ] {
+            assert_eq!(release_at_least(release, (6, 15)), want, "{release:?}");
+        }
+    }
+
+    #[test]
+    fn pidfd_info_request_number() {
+        // _IOWR(0xFF, 11, struct pidfd_info) with the 64-byte first version.
+        assert_eq!(std::mem::size_of::<PidfdInfo>(), 64);
+        assert_eq!(PIDFD_GET_INFO, 0xC040_FF0B);
+    }
 }

@@ -8,6 +8,9 @@
 //! testee state              print the signal state, groups and cwd, exit 0
 //! testee orphans WAVES N    make WAVES*N orphans, wait until no zombie is
 //!                           left in this /proc, print `zombies 0`, exit 0
+//! testee orphans-counted WAVES N
+//!                           the same, then print `wakeups D`: how often
+//!                           rinit was scheduled meanwhile
 //! testee straggler MODE CODE
 //!                           start a straggler (MODE: exits-on-term,
 //!                           ignores-term, setsid, reports: runs
@@ -142,7 +145,25 @@ fn zombies() -> usize {
     n
 }
 
+/// How often our parent (rinit) has been scheduled off a CPU so far:
+/// every wake-up ends in one of these.
+fn parent_switches() -> u64 {
+    // SAFETY: a plain getter.
+    let parent = unsafe { libc::getppid() }.to_string();
+    ["voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"]
+        .iter()
+        .map(|f| status_field(&parent, f).parse::<u64>().unwrap())
+        .sum()
+}
+
 fn orphans(waves: usize, per_wave: usize) {
+    orphans_made(waves, per_wave);
+    wait_reaped();
+}
+
+/// Makes `waves` middle processes in turn, each leaving `per_wave`
+/// orphans for rinit, and waits until every orphan is gone.
+fn orphans_made(waves: usize, per_wave: usize) {
     for _ in 0..waves {
         // SAFETY: the child only forks and _exits.
         unsafe {
@@ -160,6 +181,9 @@ fn orphans(waves: usize, per_wave: usize) {
             libc::waitpid(middle, &mut status, 0);
         }
     }
+}
+
+fn wait_reaped() {
     // Wait until rinit has reaped every orphan: none is left among its
     // children, zombie or (not yet exited) alive. Counting only zombies
     // would race with an orphan that has not exited yet.
@@ -329,6 +353,11 @@ fn main() {
         ),
         ["state"] => state(),
         ["orphans", waves, n] => orphans(waves.parse().unwrap(), n.parse().unwrap()),
+        ["orphans-counted", waves, n] => {
+            let before = parent_switches();
+            orphans(waves.parse().unwrap(), n.parse().unwrap());
+            say(&format!("wakeups {}", parent_switches() - before));
+        }
         ["straggler", mode, code] => straggler(mode, code.parse().unwrap()),
         ["grandchildren", n] => grandchildren(n.parse().unwrap()),
         ["launch", block, ignore, cmd @ ..] => launch(block, ignore, cmd),

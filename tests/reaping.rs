@@ -1,0 +1,144 @@
+//! Who reaps: the kernel (`SA_NOCLDWAIT`, the main child's status read
+//! from its pidfd) where it keeps that status (Linux 6.15 and later), or
+//! rinit itself (`RINIT_REAP=wait`, `-w`, `-vv`, older kernels). Both
+//! paths must give the same exit codes, reap every orphan and end the
+//! shutdown as soon as the last process is gone; only the kernel's never
+//! wakes rinit for an orphan.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod common;
+
+use common::*;
+
+/// Whether this kernel lets rinit hand reaping to it; if not, the tests
+/// of that path say so loudly and check only rinit's own.
+fn kernel_reaps() -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let yes = rinit::sys::release_at_least(release.trim().as_bytes(), (6, 15));
+    if !yes {
+        eprintln!(
+            "SKIPPED (kernel reaping): Linux {} keeps no exit status on a pidfd; \
+             only rinit's own reaping is tested",
+            release.trim()
+        );
+    }
+    yes
+}
+
+/// rinit as PID 1 with `RINIT_REAP` set to `mode`.
+fn as_pid1(mode: &str) -> Opts {
+    Opts {
+        env: vec![("RINIT_REAP".into(), mode.into())],
+        ..pid1()
+    }
+}
+
+const MODES: [&str; 2] = ["auto", "wait"];
+
+#[test]
+fn the_same_exit_codes_either_way() {
+    if !can_pid1() {
+        return;
+    }
+    for mode in MODES {
+        for (args, want) in [
+            (&["--", "true"][..], 0),
+            (&["--", "sh", "-c", "exit 7"], 7),
+            (&["--", "sh", "-c", "kill -TERM $$"], 143),
+            (&["--", "sh", "-c", "kill -KILL $$"], 137),
+            (&["-e", "143", "--", "sh", "-c", "kill -TERM $$"], 0),
+            // Orphans exiting around the main child's own exit.
+            (
+                &[
+                    "--",
+                    "sh",
+                    "-c",
+                    "for i in 1 2 3 4 5 6 7 8; do true & done; exit 5",
+                ],
+                5,
+            ),
+            // A straggler that goes on SIGTERM: the shutdown must see it go
+            // at once, not at the end of the grace period (past `run`'s
+            // deadline).
+            (&["-t", "60s", "--", "sh", "-c", "sleep 60 & exit 9"], 9),
+        ] {
+            let end = run(args, as_pid1(mode));
+            assert_eq!(end.code, want, "{mode} {args:?}: {}", end.stderr);
+        }
+    }
+}
+
+/// With `-v`, rinit says when the kernel reaps; `RINIT_REAP=wait` and `-w`
+/// (which must hear of every reap) keep rinit reaping.
+#[test]
+fn who_reaps_is_chosen_as_documented() {
+    if !can_pid1() {
+        return;
+    }
+    let says_kernel = |args: &[&str], mode: &str| {
+        let end = run(args, as_pid1(mode));
+        assert_eq!(end.code, 0, "{args:?}: {}", end.stderr);
+        end.stderr.contains("the kernel releases exited processes")
+    };
+    let kernel = kernel_reaps();
+    assert_eq!(says_kernel(&["-v", "--", "true"], "auto"), kernel);
+    assert!(!says_kernel(&["-v", "--", "true"], "wait"));
+    assert!(!says_kernel(&["-v", "-w", "--", "true"], "auto"));
+}
+
+/// 2,000 orphans in 400 waves: rinit reaping them is woken over and over;
+/// the kernel reaping them leaves rinit asleep (its child counts rinit's
+/// context switches meanwhile). Either way none is left.
+#[test]
+fn the_kernel_reaps_orphans_without_waking_rinit() {
+    if !can_pid1() {
+        return;
+    }
+    let t = testee();
+    let wakeups = |mode: &str| {
+        let end = run(&["--", &t, "orphans-counted", "400", "5"], as_pid1(mode));
+        assert_eq!(end.code, 0, "{mode}: {}", end.stderr);
+        assert_eq!(end.lines[0], "zombies 0", "{mode}: {:?}", end.lines);
+        let n: u64 = end.lines[1]
+            .strip_prefix("wakeups ")
+            .unwrap()
+            .parse()
+            .unwrap();
+        eprintln!("RINIT_REAP={mode}: rinit scheduled {n} times for 2,000 orphans");
+        n
+    };
+    // Each wave's orphans come after the last one's are gone, so rinit
+    // reaping wakes at least once a wave (far more than 50 times).
+    assert!(wakeups("wait") >= 50);
+    if kernel_reaps() {
+        assert!(wakeups("auto") <= 5);
+    }
+}
+
+/// In a PID namespace of its own, rinit is not PID 1 here but a subreaper:
+/// orphans still come to it and are released, and the shutdown still sees
+/// the last descendant go.
+#[test]
+fn a_subreaper_reaps_the_same_way() {
+    let t = testee();
+    for mode in MODES {
+        let opts = Opts {
+            env: vec![("RINIT_REAP".into(), mode.into())],
+            ..Opts::default()
+        };
+        let end = run(&["--", &t, "orphans", "20", "5"], opts);
+        assert_eq!(end.code, 0, "{mode}: {}", end.stderr);
+        assert_eq!(end.lines, ["zombies 0"], "{mode}");
+        let opts = Opts {
+            env: vec![("RINIT_REAP".into(), mode.into())],
+            ..Opts::default()
+        };
+        let end = run(&["--", "sh", "-c", "sleep 60 & exit 4"], opts);
+        assert_eq!(end.code, 4, "{mode}: {}", end.stderr);
+    }
+}

@@ -461,9 +461,10 @@ def load_run(rbench, argv, env, load, n):
             init.stop(timeout=10)
 
 
-def trickle_once(rbench, argv, env, n):
-    """`rbench orphans n`: n double forks as fast as the orphan maker can,
-    so the orphans arrive one by one at its fork rate."""
+def flood_once(rbench, argv, env, n):
+    """`rbench orphans n`: n orphans as fast as one maker per CPU can clone
+    them, each exiting at once: every CPU is busy, so what the init spends
+    on reaping is taken from the makers."""
     (start, last, eagain), t_zero, cpu, sw = load_run(rbench, argv, env, "orphans", n)
     return {
         "rate": n / ((t_zero - start) / 1e9),
@@ -576,7 +577,7 @@ def versions(cfg, rinit):
 
 SECTIONS = ["size", "startup", "instructions", "memory", "wakeups", "latency", "reaping"]
 # "reaping" is both of these; each can be asked for alone.
-REAPING = ["trickle", "burst"]
+REAPING = ["flood", "burst"]
 
 
 def report(raw, command):
@@ -769,15 +770,15 @@ def report(raw, command):
     reaping = raw.get("reaping")
     if reaping:
         runs, n_orphans, k = reaping["runs"], reaping["orphans"], reaping["rounds"]
-        add = reap_rows(runs, "7. trickle (bounded by the fork rate):", names + ["floor"])
-        rates = add(f"orphans reaped per second, {n_orphans:,} double-forked orphans: median [range] of {k}",
+        add = reap_rows(runs, "7. orphan flood, one maker per CPU:", names + ["floor"])
+        rates = add(f"orphans reaped per second, {n_orphans:,} orphans: median [range] of {k}",
                     "rate", fmt_int, lower=False, floor_note="(C waitpid(-1) loop)")
         add(f"last fork → zero zombies, ms: median [range] of {k}", "lag_ms", ms1)
         cpus = add(f"init CPU time per 1,000 reaps, ms: median [range] of {k}", "cpu_per_1000_ms", ms2)
         add(f"init context switches per 1,000 reaps: median [range] of {k}", "switches_per_1000", fmt_int)
-        row("7. trickle (the load): orphan maker's forks per second, median",
+        row("7. orphan flood (the load): orphans made per second, median",
             {n: med([r["fork_rate"] for r in runs[n]]) for n in names + ["floor"]}, lower=False)
-        reap_checks("trickle reaping", rates, cpus, "reaps")
+        reap_checks("flood reaping", rates, cpus, "reaps")
 
     burst = raw.get("burst")
     if burst:
@@ -828,7 +829,7 @@ def report(raw, command):
     if latency and any(latency["lost"].values()):
         notes.append("Signals without a reply within 1 s: "
                      + ", ".join(f"{k}: {v}" for k, v in latency["lost"].items() if v))
-    for section, what in ((reaping, "trickle"), (burst, "burst")):
+    for section, what in ((reaping, "flood"), (burst, "burst")):
         if section:
             eag = {n: sum(r["eagain"] for r in section["runs"][n]) for n in section["runs"]}
             if any(eag.values()):
@@ -857,7 +858,7 @@ def main():
     ap.add_argument("--out", default="bench/results.md")
     ap.add_argument("--raw", default="target/bench/raw.json", help="every sample, as JSON")
     ap.add_argument("--report-from", help="only rebuild the report from this raw JSON file")
-    ap.add_argument("--orphans", type=int, help="orphans per trickle reaping run (default 20000, quick 3000)")
+    ap.add_argument("--orphans", type=int, help="orphans per flood reaping run (default 20000, quick 3000)")
     ap.add_argument("--burst", type=int, default=5000,
                     help="zombies per burst (default 5000; at most half of the pids that pid_max leaves free)")
     ap.add_argument("--rounds", type=float, default=1.0, help="scale every round count by this factor")
@@ -935,10 +936,10 @@ def collect(a):
         say(f"signal latency: {p['lat_rounds']} rounds in {p['lat_groups']} groups")
         lat, lost = measure_latency(rbench, cfg, p["lat_rounds"], p["lat_groups"])
         raw["latency"] = {"samples": lat, "lost": lost, "groups": p["lat_groups"]}
-    if only & {"reaping", "trickle"}:
-        say(f"reaping, trickle: {p['reap_rounds']} interleaved round(s) of {p['orphans']} orphans")
+    if only & {"reaping", "flood"}:
+        say(f"reaping, flood: {p['reap_rounds']} interleaved round(s) of {p['orphans']} orphans")
         raw["reaping"] = {
-            "runs": measure_reaping(rbench, cfg, p["orphans"], p["reap_rounds"], trickle_once),
+            "runs": measure_reaping(rbench, cfg, p["orphans"], p["reap_rounds"], flood_once),
             "orphans": p["orphans"],
             "rounds": p["reap_rounds"],
         }

@@ -19,9 +19,9 @@
  *       (-1 when no reply came within 1 s).
  *   rbench orphans N
  *       Writes "ready" to fd $RB_FD, reads one byte from stdin (go), then
- *       double-forks N orphans as fast as it can; writes "start_ns
- *       last_fork_ns eagain" to fd $RB_FD, then waits for EOF on stdin (so
- *       its init stays up) and exits 0.
+ *       has one maker per CPU clone N orphans in all as fast as they can;
+ *       writes "start_ns last_ns eagain" to fd $RB_FD, then waits for EOF
+ *       on stdin (so its init stays up) and exits 0.
  *   rbench burst N
  *       Writes "ready" to fd $RB_FD, reads one byte from stdin (go), then
  *       forks an intermediate process that forks N children which exit at
@@ -293,6 +293,41 @@ static int cmd_siglat(int argc, char **argv) {
 
 /* ---------------------------------------------------------------- orphans */
 
+static int exit_at_once(void *arg) {
+    (void)arg;
+    return 0;
+}
+
+struct worker {
+    long n;
+    int report;
+};
+
+/* One orphan maker: n orphans, one after the other. Each is born the
+ * init's child (CLONE_PARENT: our parent is the init) and exits at once.
+ * It shares our memory (CLONE_VM) on a stack of its own, and we wait for
+ * its exit (CLONE_VFORK) before making the next, so making one costs no
+ * page-table copy. Writes how often clone failed for lack of pids. */
+static int orphan_worker(void *arg) {
+    struct worker *w = arg;
+    static char stack[16384] __attribute__((aligned(16)));
+    long eagain = 0;
+    for (long i = 0; i < w->n;) {
+        pid_t p = clone(exit_at_once, stack + sizeof stack,
+                        CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, NULL);
+        if (p < 0) {
+            if (errno != EAGAIN && errno != ENOMEM) _exit(2);
+            eagain++;
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        i++;
+    }
+    if (write(w->report, &eagain, sizeof eagain) != sizeof eagain) _exit(2);
+    _exit(0);
+}
+
 static int cmd_orphans(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: rbench orphans N\n");
@@ -310,27 +345,32 @@ static int cmd_orphans(int argc, char **argv) {
     alarm(60);
     if (read(0, &go, 1) != 1) return 3;
     alarm(0);
-    /* Our own children (the middle of each double fork) are reaped by the
-     * kernel; the grandchildren become the init's. */
-    signal(SIGCHLD, SIG_IGN);
-    long eagain = 0;
+    /* One maker per CPU, all at once, so that every CPU makes orphans and
+     * what the init spends on them is taken from the makers: the rate then
+     * shows the init's cost, not just how fast one process can clone.
+     * Each maker is itself the init's child (CLONE_PARENT), so that its
+     * orphans are the init's too; they report on a pipe, whose EOF says
+     * that the last one is done. */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 1) cpus = 1;
+    if (cpus > 64) cpus = 64;
+    int pipefd[2];
+    if (pipe(pipefd) < 0) die("pipe");
+    static char stack[65536] __attribute__((aligned(16)));
     int64_t start = now_ns();
-    for (long i = 0; i < n;) {
-        pid_t p = fork();
-        if (p == 0) {
-            signal(SIGCHLD, SIG_DFL);
-            if (fork() == 0) _exit(0);
-            _exit(0);
-        }
-        if (p < 0) {
-            if (errno != EAGAIN && errno != ENOMEM) die("fork");
-            eagain++;
-            struct timespec ts = {0, 100000};
-            nanosleep(&ts, NULL);
-            continue;
-        }
-        i++;
+    for (long k = 0; k < cpus; k++) {
+        struct worker w = {n / cpus + (k < n % cpus), pipefd[1]};
+        /* No CLONE_VM: the maker gets a copy of `w` and of the stack. */
+        if (clone(orphan_worker, stack + sizeof stack, CLONE_PARENT | SIGCHLD, &w) < 0)
+            die("clone a maker");
     }
+    close(pipefd[1]);
+    long eagain = 0, one;
+    alarm(120);
+    ssize_t got;
+    while ((got = read(pipefd[0], &one, sizeof one)) == sizeof one) eagain += one;
+    if (got != 0) die("read the makers' reports");
+    alarm(0);
     int64_t last = now_ns();
     dprintf(fd, "%lld %lld %ld\n", (long long)start, (long long)last, eagain);
     alarm(120);

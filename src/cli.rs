@@ -62,7 +62,9 @@ pub fn command() -> Command {
             "Every option can also come from its environment variable; a flag wins.\n\
              Signals: TERM, SIGTERM, 15, RTMIN+3. Durations: 500ms, 5s, 2m (bare = seconds).\n\
              Exit: the child's code, 128+N if signal N killed it, 125 rinit failed,\n\
-             126 COMMAND cannot be executed, 127 COMMAND not found.",
+             126 COMMAND cannot be executed, 127 COMMAND not found.\n\
+             On Linux 6.15+ the kernel releases exited processes without waking rinit;\n\
+             RINIT_REAP=wait (or -w, -vv) makes rinit reap each one itself.",
         )
         .disable_version_flag(true)
         .args_override_self(true)

@@ -65,7 +65,7 @@ fn zombie_children(pid: i32) -> usize {
 
 /// Orphans in waves, far past pid_max, then a million more between two
 /// readings of rinit's memory: every one is reaped (no zombie left) and
-/// rinit's resident memory does not grow.
+/// rinit's resident memory does not grow. Both ways of reaping.
 #[test]
 #[ignore = "stress: run with --ignored"]
 fn orphan_storm_leaves_no_zombie_and_flat_memory() {
@@ -74,6 +74,17 @@ fn orphan_storm_leaves_no_zombie_and_flat_memory() {
     }
     let total = setting("RINIT_STRESS_REAPS", 1_000_000);
     let warm = 20_000;
+    // The kernel reaping (the default where it can), and rinit's own.
+    for mode in ["auto", "wait"] {
+        let opts = Opts {
+            env: vec![("RINIT_REAP".into(), mode.into())],
+            ..pid1()
+        };
+        orphan_storm(mode, warm, total, opts);
+    }
+}
+
+fn orphan_storm(mode: &str, warm: usize, total: usize, opts: Opts) {
     let init = Init::start(
         &[
             "--",
@@ -84,7 +95,7 @@ fn orphan_storm_leaves_no_zombie_and_flat_memory() {
             "1000",
             "2",
         ],
-        pid1(),
+        opts,
     );
     init.ready();
     init.line_starting_within("warm ", Duration::from_secs(120));
@@ -97,7 +108,7 @@ fn orphan_storm_leaves_no_zombie_and_flat_memory() {
     let mut fields = done.split(' ').skip(1).map(|f| f.parse::<usize>().unwrap());
     let (made, ms) = (fields.next().unwrap(), fields.next().unwrap());
     eprintln!(
-        "orphan storm: {made} orphans reaped in {ms} ms ({} x pid_max {}), \
+        "orphan storm, RINIT_REAP={mode}: {made} orphans reaped in {ms} ms ({} x pid_max {}), \
          rinit VmRSS {rss_before} -> {rss_after} kB, RssAnon {anon_before} -> {anon_after} kB",
         made / pid_max(),
         pid_max()

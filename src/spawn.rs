@@ -76,8 +76,16 @@ pub fn spawn(
     sigchld_ignored: bool,
 ) -> Result<Child, SpawnError> {
     let program = &argv[0];
-    let candidates = candidates(program, std::env::var_os("PATH").as_deref());
-    let mut argv_ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    // A name with a `/` is the only candidate: no PATH lookup, no copies.
+    let searched;
+    let candidates = if program.as_bytes().contains(&b'/') {
+        std::slice::from_ref(program)
+    } else {
+        searched = candidates(program, std::env::var_os("PATH").as_deref());
+        &searched[..]
+    };
+    let mut argv_ptrs: Vec<*const c_char> = Vec::with_capacity(argv.len() + 1);
+    argv_ptrs.extend(argv.iter().map(|a| a.as_ptr()));
     argv_ptrs.push(std::ptr::null());
 
     // dumb-init gives up its own terminal so the child's new session can
@@ -103,7 +111,7 @@ pub fn spawn(
     };
     let (report_read, report_write) = sys::pipe().map_err(|e| system("cannot create a pipe", e))?;
     let plan = sys::ChildPlan {
-        candidates: &candidates,
+        candidates,
         argv: &argv_ptrs,
         setsid: config.setsid,
         take_tty: config.setsid && tty.is_some(),

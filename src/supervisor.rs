@@ -474,12 +474,21 @@ impl Executor {
     fn send(&mut self, sig: i32, to: Target) {
         match to {
             Target::Pid(pid) | Target::Group(pid) => {
-                let target = if matches!(to, Target::Group(_)) {
-                    -pid
-                } else {
-                    pid
+                let group = matches!(to, Target::Group(_));
+                let target = if group { -pid } else { pid };
+                let sent = match &self.reaper {
+                    // The kernel releases the main child the moment it
+                    // exits, before rinit hears of it: from then on its pid
+                    // (and its group's id) may be anyone's. Its pidfd still
+                    // names only it, and fails once it is gone.
+                    Reaper::Kernel { main: Some(fd) }
+                        if self.main.is_some_and(|c| c.pid == pid) =>
+                    {
+                        sys::pidfd_send_signal(fd, sig, group)
+                    }
+                    _ => sys::kill(target, sig),
                 };
-                match sys::kill(target, sig) {
+                match sent {
                     Ok(()) => crate::info!("forwarded {} to {}", Signal(sig), target),
                     Err(e) => crate::debug!("cannot forward {} to {target}: {e}", Signal(sig)),
                 }

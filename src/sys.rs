@@ -607,10 +607,22 @@ pub fn pidfd_exit_status(pidfd: &OwnedFd) -> io::Result<Option<i32>> {
     Ok((info.mask & PIDFD_INFO_EXIT != 0).then_some(info.exit_code))
 }
 
-fn pidfd_send_signal(fd: &OwnedFd, sig: i32) -> io::Result<()> {
-    // SAFETY: a valid pidfd, a signal number, no siginfo, no flags.
+/// `pidfd_send_signal(2)`: `sig` to the process behind `fd`, or with
+/// `group` to its current process group (`PIDFD_SIGNAL_PROCESS_GROUP`,
+/// Linux 6.9). Fails (ESRCH) once the process is gone, so it can never
+/// reach a process that took over its pid.
+pub fn pidfd_send_signal(fd: &OwnedFd, sig: i32, group: bool) -> io::Result<()> {
+    const PIDFD_SIGNAL_PROCESS_GROUP: libc::c_uint = 4;
+    let flags = if group { PIDFD_SIGNAL_PROCESS_GROUP } else { 0 };
+    // SAFETY: a valid pidfd, a signal number, no siginfo, known flags.
     check_long(unsafe {
-        libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig, 0usize, 0)
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            sig,
+            0usize,
+            flags,
+        )
     })
     .map(drop)
 }
@@ -701,7 +713,7 @@ pub fn signal_processes(processes: &[(i32, i32)], sig: i32) -> usize {
     for &(pid, ppid) in processes {
         match pidfd_open(pid) {
             Ok(fd) => {
-                if parent_of(pid) == Some(ppid) && pidfd_send_signal(&fd, sig).is_ok() {
+                if parent_of(pid) == Some(ppid) && pidfd_send_signal(&fd, sig, false).is_ok() {
                     sent += 1;
                 }
             }

@@ -10,7 +10,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rinit::cli::{Request, UsageError, parse};
-use rinit::config::{Config, ForwardTo, parse_duration};
+use rinit::config::{Config, ForwardTo, Reap, parse_duration};
 use rinit::exit::Remap;
 use rinit::signals::{self, Rewrite};
 use std::ffi::OsString;
@@ -71,6 +71,7 @@ fuzz_target!(|data: &[u8]| {
         }
         ("RINIT_GRACE" | "RINIT_TERM_DELAY", Some(t)) => parse_duration(t).is_ok(),
         ("RINIT_VERBOSITY" | "TINI_VERBOSITY", Some(t)) => t.parse::<u8>().is_ok(),
+        ("RINIT_REAP", Some(t)) => t == "auto" || t == "wait",
         _ => unreachable!(),
     };
     match (&got, accepted) {
@@ -99,6 +100,7 @@ fuzz_target!(|data: &[u8]| {
         "RINIT_PDEATHSIG" if !t.is_empty() => assert_eq!(c.pdeathsig, signals::parse(t).ok()),
         "RINIT_VERBOSITY" if !t.is_empty() => assert_eq!(Ok(c.verbosity), t.parse::<u8>()),
         "TINI_VERBOSITY" if !t.is_empty() => assert_eq!(Ok(c.verbosity), t.parse::<u8>()),
+        "RINIT_REAP" if !t.is_empty() => assert_eq!(c.reap == Reap::Wait, t == "wait"),
         _ => {}
     }
 });

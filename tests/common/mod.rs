@@ -132,12 +132,12 @@ pub fn children_of(pid: i32) -> Vec<i32> {
         .collect()
 }
 
-fn is_rinit(pid: i32) -> bool {
-    let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
-        return false;
-    };
+/// Whether `pid` runs rinit; `None` when its `/proc` entry cannot be read
+/// (it is exiting, or in the middle of an exec).
+fn is_rinit(pid: i32) -> Option<bool> {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
     let target = std::fs::canonicalize(rinit()).unwrap();
-    exe == target
+    Some(exe == target)
 }
 
 impl Init {
@@ -202,12 +202,16 @@ impl Init {
         let root = self.proc.id() as i32;
         let end = Instant::now() + DEADLINE;
         loop {
+            // Parents before children, and never past a process that
+            // could not be read: rinit's own child also runs rinit until
+            // it execs, and must not be taken for rinit.
             let mut frontier = vec![root];
             while let Some(p) = frontier.pop() {
-                if is_rinit(p) {
-                    return p;
+                match is_rinit(p) {
+                    Some(true) => return p,
+                    Some(false) => frontier.extend(children_of(p)),
+                    None => break,
                 }
-                frontier.extend(children_of(p));
             }
             if let Ok(Some(_)) = self.proc.try_wait() {
                 return 0; // it already exited (a usage error, say)
@@ -221,11 +225,26 @@ impl Init {
     /// dropped by the kernel.
     pub fn wait_blocked(&self) {
         let pid = self.pid;
-        wait_until("rinit to block its signals", || {
-            status_field(pid, "SigBlk:")
-                .and_then(|m| u64::from_str_radix(&m, 16).ok())
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let blocked = status_field(pid, "SigBlk:");
+            if blocked
+                .as_deref()
+                .and_then(|m| u64::from_str_radix(m, 16).ok())
                 .is_some_and(|m| m == ready_mask())
-        });
+            {
+                return;
+            }
+            if Instant::now() > end {
+                let stderr = self.stderr.lock().unwrap().clone();
+                panic!(
+                    "timed out waiting for rinit (pid {pid}) to block its signals: \
+                     SigBlk {blocked:?}, exe {:?}, stderr {stderr:?}",
+                    std::fs::read_link(format!("/proc/{pid}/exe"))
+                );
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// The main child's host pid.

@@ -80,27 +80,20 @@ pub fn sigprocmask(how: c_int, mask: u64) -> io::Result<u64> {
 /// action gets `SA_NOCLDWAIT`: the kernel then releases every child of
 /// rinit as it exits, in the exiting process, and still sends SIGCHLD.
 pub fn set_sigchld(kernel_reaps: bool) -> io::Result<bool> {
-    // A kernel sigaction: handler, flags, restorer, mask (the order on
-    // x86_64 and aarch64); handler 0 is SIG_DFL.
-    let flags = if kernel_reaps {
-        libc::SA_NOCLDWAIT as u64
-    } else {
-        0
-    };
-    let new = [0, flags, 0, 0u64];
-    let mut old = [0u64; 4];
-    // SAFETY: both pointers are to live kernel sigaction structs (32 bytes
-    // is at least the kernel's size on x86_64 and aarch64); sigsetsize 8.
-    check_long(unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigaction,
-            signals::SIGCHLD,
-            new.as_ptr(),
-            old.as_mut_ptr(),
-            8,
-        )
-    })?;
-    Ok(old[0] == libc::SIG_IGN as u64)
+    // Through the C library's sigaction, which knows each architecture's
+    // kernel layout (it differs between 64- and 32-bit targets, and on
+    // some in the order of its fields); handler SIG_DFL, empty mask.
+    // SAFETY: sigaction is plain data; all-zero is SIG_DFL with no flags
+    // and an empty mask on every Linux target.
+    let mut new: libc::sigaction = unsafe { std::mem::zeroed() };
+    new.sa_sigaction = libc::SIG_DFL;
+    new.sa_flags = if kernel_reaps { libc::SA_NOCLDWAIT } else { 0 };
+    // SAFETY: as above.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are to live sigaction structs of the C
+    // library's own type.
+    check(unsafe { libc::sigaction(signals::SIGCHLD, &new, &mut old) })?;
+    Ok(old.sa_sigaction == libc::SIG_IGN)
 }
 
 /// Whether the running kernel keeps a process's exit status for the
@@ -429,6 +422,43 @@ pub fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
     Ok(got)
 }
 
+/// The kernel's `struct sigaction` for `rt_sigaction`: handler, flags,
+/// restorer, mask, on every architecture rinit builds for. Each field is
+/// a C `long` or a pointer, so 32-bit targets get the 32-bit layout; the
+/// mask is the kernel's 64-bit set as an array of longs, so it has their
+/// alignment (no padding on 32-bit ARM).
+#[repr(C)]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: [libc::c_ulong; 8 / std::mem::size_of::<libc::c_ulong>()],
+}
+
+/// Sets `sig` to `SIG_DFL` or `SIG_IGN` with no flags and an empty mask,
+/// straight through the syscall. Async-signal-safe, and unlike the C
+/// library's `sigaction` it takes the signals the library reserves
+/// (32-34). Errors are ignored: it runs between fork and exec.
+fn set_disposition_raw(sig: c_int, handler: libc::sighandler_t) {
+    let action = KernelSigaction {
+        handler,
+        flags: 0,
+        restorer: 0,
+        mask: [0; 8 / std::mem::size_of::<libc::c_ulong>()],
+    };
+    // SAFETY: a live struct laid out as the kernel's for this target, with
+    // the kernel's sigset size (8); no old action is asked for.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            &action as *const KernelSigaction,
+            0usize,
+            8usize,
+        );
+    }
+}
+
 /// The steps where the child can fail before its program runs.
 pub const STAGE_EXEC: u32 = 0;
 pub const STAGE_CHDIR: u32 = 1;
@@ -509,24 +539,14 @@ fn child(plan: &ChildPlan) -> ! {
             }
         }
         if plan.reset_dispositions {
-            // A zeroed kernel sigaction is SIG_DFL with no flags and no mask,
-            // whatever the architecture's field order.
-            let dfl = [0u64; 4];
             for sig in 1..=signals::RTMAX {
                 if signals::catchable(sig) {
-                    libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), 0usize, 8);
+                    set_disposition_raw(sig, libc::SIG_DFL);
                 }
             }
         }
         if plan.ignore_sigchld {
-            let ign = [libc::SIG_IGN as u64, 0, 0, 0];
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                signals::SIGCHLD,
-                ign.as_ptr(),
-                0usize,
-                8,
-            );
+            set_disposition_raw(signals::SIGCHLD, libc::SIG_IGN);
         }
         libc::syscall(
             libc::SYS_rt_sigprocmask,

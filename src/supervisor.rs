@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, ForwardTo, Mode, Personality};
 use crate::exit::{self, Outcome, Remap};
+use crate::reaper::{Reaper, Report};
 use crate::signals::{self, Rewrite, SIGCHLD, SIGINT, SIGKILL, SIGSTOP, SIGTERM, Signal};
 use crate::spawn::Child;
 use crate::sys;
@@ -315,16 +316,6 @@ impl Machine {
     }
 }
 
-/// Who releases the processes that exit.
-#[derive(Debug)]
-pub enum Reaper {
-    /// rinit: `waitpid(-1, WNOHANG)` until nothing is left, on every SIGCHLD.
-    Wait,
-    /// The kernel (`SA_NOCLDWAIT`). `main` is the main child's pidfd while
-    /// it runs: it reports the child released, and then its status.
-    Kernel { main: Option<OwnedFd> },
-}
-
 /// Carries out the machine's actions and owns the syscalls.
 #[derive(Debug)]
 pub struct Executor {
@@ -333,9 +324,10 @@ pub struct Executor {
     reaper: Reaper,
     /// The signals the signalfd reports now.
     reading: u64,
-    warn_on_reap: bool,
     is_pid1: bool,
     proc_warned: bool,
+    /// Times the loop woke up during the shutdown.
+    shutdown_wakeups: u32,
 }
 
 impl Executor {
@@ -345,32 +337,30 @@ impl Executor {
             main,
             reaper,
             reading: signals::blocked_mask(),
-            warn_on_reap: config.warn_on_reap,
             is_pid1: sys::getpid() == 1,
             proc_warned: false,
+            shutdown_wakeups: 0,
         }
     }
 
     /// The signals the loop must read: all it blocks, but SIGCHLD only
-    /// when rinit reaps, or the kernel does and the shutdown waits for the
-    /// last process to go.
+    /// when the reaper wants it.
     fn wanted(&self) -> u64 {
         let all = signals::blocked_mask();
-        match self.reaper {
-            Reaper::Kernel { .. } if !self.machine.draining() => all & !signals::bit(SIGCHLD),
-            _ => all,
+        if self.reaper.wants_sigchld() {
+            all
+        } else {
+            all & !signals::bit(SIGCHLD)
         }
     }
 
     /// Runs until the machine says exit; returns the exit code.
     pub fn run(mut self, fd: &OwnedFd) -> u8 {
         let mut buf = [sys::zeroed_siginfo(); 32];
-        if matches!(self.reaper, Reaper::Kernel { .. }) {
-            // Whatever exited before SA_NOCLDWAIT was set is a zombie that
-            // no SIGCHLD read will announce: drain it now.
-            if let Some(code) = self.reap() {
-                return code;
-            }
+        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(2);
+        let report = self.reaper.start();
+        if let Some(code) = self.report(report) {
+            return code;
         }
         loop {
             let wanted = self.wanted();
@@ -380,32 +370,33 @@ impl Executor {
                     Err(e) => crate::error!("cannot change the signalfd's signals: {e}"),
                 }
             }
+            fds.clear();
+            fds.push(sys::pollin(fd));
+            self.reaper.add_pollfds(&mut fds);
             let deadline = self.machine.deadline();
-            let pidfd = match &self.reaper {
-                Reaper::Kernel { main } => main.as_ref(),
-                Reaper::Wait => None,
-            };
-            if deadline.is_some() || pidfd.is_some() {
+            if deadline.is_some() || fds.len() > 1 {
                 // Round up so a wake-up never comes before the deadline.
                 let ms = deadline.map_or(-1, |d| {
                     let left = d.saturating_duration_since(Instant::now());
                     left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
                 });
-                match sys::wait_for(fd, pidfd, ms) {
-                    Ok(ready) if ready.released => {
-                        if let Some(code) = self.main_released() {
-                            return code;
-                        }
-                        continue;
+                if let Err(e) = sys::poll(&mut fds, ms) {
+                    crate::error!("poll failed: {e}");
+                    fds.iter_mut().for_each(|p| p.revents = 0);
+                    fds[0].revents = libc::POLLIN;
+                }
+                if self.machine.draining() {
+                    self.shutdown_wakeups += 1;
+                }
+                let report = self.reaper.on_polled(&fds[1..]);
+                if let Some(code) = self.report(report) {
+                    return code;
+                }
+                if fds[0].revents & libc::POLLIN == 0 {
+                    if let Some(code) = self.event(Event::Tick) {
+                        return code;
                     }
-                    Ok(ready) if !ready.signals => {
-                        if let Some(code) = self.event(Event::Tick) {
-                            return code;
-                        }
-                        continue;
-                    }
-                    Ok(_) => {}
-                    Err(e) => crate::error!("poll failed: {e}"),
+                    continue;
                 }
             }
             let signals = match sys::read_signals(fd, &mut buf) {
@@ -418,9 +409,15 @@ impl Executor {
             };
             // Reap first: a signal read in the same batch as the main
             // child's exit belongs to what is left, not to a dead child.
-            let chld = signals.iter().any(|s| s.ssi_signo as i32 == SIGCHLD);
-            if chld {
-                if let Some(code) = self.reap() {
+            let mut chld = None;
+            for s in signals.iter().filter(|s| s.ssi_signo as i32 == SIGCHLD) {
+                let code = s.ssi_code;
+                let exited = matches!(code, libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED);
+                chld = Some(chld.unwrap_or(false) || exited);
+            }
+            if let Some(exited) = chld {
+                let report = self.reaper.on_sigchld(exited);
+                if let Some(code) = self.report(report) {
                     return code;
                 }
             }
@@ -446,6 +443,24 @@ impl Executor {
         }
     }
 
+    /// Turns what the reaper learnt into events for the machine.
+    fn report(&mut self, report: Report) -> Option<u8> {
+        match report {
+            Report::Nothing => None,
+            Report::MainExited { outcome, none_left } => {
+                let code = self.event(Event::MainExited {
+                    outcome,
+                    others_left: !none_left,
+                });
+                if code.is_some() || !none_left {
+                    return code;
+                }
+                self.event(Event::ChildrenGone)
+            }
+            Report::NoneLeft => self.event(Event::ChildrenGone),
+        }
+    }
+
     /// Feeds one event to the machine and carries out what it says.
     fn event(&mut self, event: Event) -> Option<u8> {
         let actions = self.machine.step(event, Instant::now());
@@ -466,6 +481,12 @@ impl Executor {
             }
         }
         if let Some(code) = exit {
+            if self.shutdown_wakeups > 0 {
+                crate::info!(
+                    "woke up {} times during the shutdown",
+                    self.shutdown_wakeups
+                );
+            }
             crate::info!("exiting with status {code}");
         }
         exit
@@ -476,17 +497,23 @@ impl Executor {
             Target::Pid(pid) | Target::Group(pid) => {
                 let group = matches!(to, Target::Group(_));
                 let target = if group { -pid } else { pid };
-                let sent = match &self.reaper {
-                    // The kernel releases the main child the moment it
-                    // exits, before rinit hears of it: from then on its pid
-                    // (and its group's id) may be anyone's. Its pidfd still
-                    // names only it, and fails once it is gone.
-                    Reaper::Kernel { main: Some(fd) }
-                        if self.main.is_some_and(|c| c.pid == pid) =>
-                    {
-                        sys::pidfd_send_signal(fd, sig, group)
+                // Once the main child is gone (the kernel releases it the
+                // moment it exits, before rinit hears of it), its pid and
+                // its group's id may be anyone's. Its pidfd still names
+                // only it: a signal to it fails, and one to its group
+                // reaches only the group numbered by its pid, never one
+                // that took over the number.
+                let pidfd = self
+                    .reaper
+                    .main_pidfd()
+                    .filter(|_| self.main.is_some_and(|c| c.pid == pid));
+                let sent = match pidfd.map(|fd| sys::pidfd_send_signal(fd, sig, group)) {
+                    // No process-group flag before Linux 6.9.
+                    Some(Err(e)) if e.raw_os_error() == Some(libc::EINVAL) => {
+                        sys::kill(target, sig)
                     }
-                    _ => sys::kill(target, sig),
+                    Some(r) => r,
+                    None => sys::kill(target, sig),
                 };
                 match sent {
                     Ok(()) => crate::info!("forwarded {} to {}", Signal(sig), target),
@@ -495,7 +522,7 @@ impl Executor {
             }
             Target::Remaining if self.is_pid1 => {
                 let left = if crate::log::enabled(crate::log::INFO) {
-                    sys::count_others().ok()
+                    crate::proc::count_others().ok()
                 } else {
                     None
                 };
@@ -507,9 +534,9 @@ impl Executor {
                     Err(e) => crate::debug!("kill(-1, {}): {e}", Signal(sig)),
                 }
             }
-            Target::Remaining => match sys::descendants(sys::getpid()) {
+            Target::Remaining => match crate::proc::descendants(sys::getpid()) {
                 Ok(tree) => {
-                    let sent = sys::signal_processes(&tree, sig);
+                    let sent = crate::proc::signal_processes(&tree, sig);
                     crate::info!("sent {} to {sent} remaining descendant(s)", Signal(sig));
                 }
                 Err(e) => {
@@ -521,105 +548,6 @@ impl Executor {
                     }
                 }
             },
-        }
-    }
-
-    /// Drains `waitpid(-1, WNOHANG)`; feeds the machine what it learnt.
-    fn reap(&mut self) -> Option<u8> {
-        let main_pid = self.main.map(|c| c.pid);
-        let mut main_outcome = None;
-        let none_left = loop {
-            match sys::wait_any(false) {
-                Ok(sys::Wait::Reaped { pid, status }) => {
-                    if Some(pid) == main_pid {
-                        main_outcome = Outcome::from_wait_status(status);
-                        crate::info!("main child {pid} {}", describe(main_outcome));
-                    } else if self.warn_on_reap {
-                        crate::warn!(
-                            "reaped process {pid} ({})",
-                            describe(Outcome::from_wait_status(status))
-                        );
-                    } else {
-                        crate::debug!(
-                            "reaped process {pid} ({})",
-                            describe(Outcome::from_wait_status(status))
-                        );
-                    }
-                }
-                Ok(sys::Wait::Running) => break false,
-                Ok(sys::Wait::NoChildren) => break true,
-                Err(e) => {
-                    crate::error!("waitpid failed: {e}");
-                    break false;
-                }
-            }
-        };
-        if let Some(outcome) = main_outcome {
-            return self.main_exited(outcome, none_left);
-        }
-        if none_left {
-            return self.event(Event::ChildrenGone);
-        }
-        None
-    }
-
-    /// The kernel released the main child: its status is on its pidfd.
-    fn main_released(&mut self) -> Option<u8> {
-        let Reaper::Kernel { main } = &mut self.reaper else {
-            return None;
-        };
-        let outcome = match main.take().map(|fd| sys::pidfd_exit_status(&fd)) {
-            Some(Ok(Some(status))) => Outcome::from_wait_status(status),
-            Some(Ok(None)) => {
-                crate::error!("the kernel kept no exit status for the main child");
-                None
-            }
-            Some(Err(e)) => {
-                crate::error!("cannot read the main child's exit status: {e}");
-                None
-            }
-            None => return None,
-        };
-        let pid = self.main.map_or(0, |c| c.pid);
-        crate::info!("main child {pid} {}", describe(outcome));
-        // Without a status, rinit itself failed (125).
-        let outcome = outcome.unwrap_or(Outcome::Exited(exit::RINIT_FAILED));
-        // Nothing is left to reap; this only asks whether anything is left.
-        let none_left = matches!(sys::wait_any(false), Ok(sys::Wait::NoChildren));
-        self.main_exited(outcome, none_left)
-    }
-
-    fn main_exited(&mut self, outcome: Outcome, none_left: bool) -> Option<u8> {
-        if let Reaper::Kernel { main } = &mut self.reaper {
-            // Reaped by `reap` (it exited before SA_NOCLDWAIT was set).
-            *main = None;
-        }
-        let code = self.event(Event::MainExited {
-            outcome,
-            others_left: !none_left,
-        });
-        if code.is_some() || !none_left {
-            return code;
-        }
-        self.event(Event::ChildrenGone)
-    }
-}
-
-/// How a reaped process ended, for log lines. A `Display` value, not a
-/// `String`: log arguments are evaluated even when the level is off, and
-/// the reap path must not allocate.
-struct Described(Option<Outcome>);
-
-fn describe(outcome: Option<Outcome>) -> Described {
-    Described(outcome)
-}
-
-impl std::fmt::Display for Described {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(Outcome::Exited(n)) => write!(f, "exited with {n}"),
-            Some(Outcome::Signaled(s)) => write!(f, "killed by {}", Signal(s)),
-            None => f.write_str("changed state"),
         }
     }
 }

@@ -538,3 +538,66 @@ fn grace_zero_leaves_a_joined_process_to_the_kernel() {
         assert!(!end.stderr.contains("woke up"), "{mode}: {}", end.stderr);
     }
 }
+
+/// In the dumb-init personality the child's group gets SIGTERM when the
+/// child exits. Where the kernel has already released the child, its
+/// pid (the group's id) may be anyone's by then: rinit signals the group
+/// through the child's pidfd, which it keeps for that, never by number.
+/// Seen with strace (rinit only, not its child); skipped without strace
+/// or a kernel that reaps.
+#[test]
+fn the_group_is_signalled_through_the_kept_pidfd() {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let kernel = rinit::sys::release_at_least(release.trim().as_bytes(), (6, 15));
+    let strace = std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !kernel || !strace || std::env::var_os("RINIT_RUNNER").is_some_and(|r| !r.is_empty()) {
+        eprintln!("SKIPPED: needs strace, Linux 6.15 or later, and no RINIT_RUNNER");
+        return;
+    }
+    let dir = temp_dir("pidfd-group");
+    let log = dir.join("strace");
+    let wrapper = [
+        "strace",
+        "-o",
+        path_str(&log),
+        "-e",
+        "trace=pidfd_send_signal,kill",
+    ]
+    .map(String::from)
+    .to_vec();
+    let t = testee();
+    let init = Init::start(
+        &["-v", "--", &t, "signals", "--exit-on-term"],
+        Opts {
+            wrapper,
+            argv0: Some(personality("dumb-init")),
+            env: env(&[("RINIT_REAP", "auto")]),
+            ..Opts::default()
+        },
+    );
+    init.line_starting("ready");
+    init.signal(libc::SIGTERM);
+    let end = init.wait();
+    assert_eq!(end.code, 0, "{}", end.stderr);
+    assert!(
+        end.stderr.contains("the kernel releases exited processes"),
+        "{}",
+        end.stderr
+    );
+    let trace = std::fs::read_to_string(&log).unwrap();
+    // The forwarded SIGTERM, then the group's SIGTERM after the exit: both
+    // through the pidfd, the second with PIDFD_SIGNAL_PROCESS_GROUP.
+    let group_sends = trace
+        .lines()
+        .filter(|l| l.starts_with("pidfd_send_signal(") && l.contains("SIGTERM"))
+        .filter(|l| l.contains("PIDFD_SIGNAL_PROCESS_GROUP") || l.contains(", 0x4)"))
+        .count();
+    assert!(group_sends >= 2, "{trace}");
+    assert!(
+        !trace.lines().any(|l| l.starts_with("kill(-")),
+        "signalled a group by number: {trace}"
+    );
+}

@@ -4,16 +4,13 @@
 //! What to do with each event is decided by `Machine::step`, a pure state
 //! machine that the unit tests drive without processes; `Executor` only
 //! carries out the `Action`s it returns. The loop blocks in `read` on the
-//! signalfd, or in `poll` on it and the main child's pidfd when the kernel
-//! reaps; only while a term delay or grace period runs does it wait with a
-//! timeout, so an idle rinit never wakes.
+//! signalfd, or in `poll` on it and the pidfds the reaper names; only
+//! while a term delay or grace period runs does it wait with a timeout,
+//! so an idle rinit never wakes.
 //!
-//! Who reaps (`Reaper`): rinit itself drains `waitpid(-1, WNOHANG)` on
-//! every SIGCHLD; or the kernel releases each process as it exits
-//! (`SA_NOCLDWAIT`, see `lib::reaper`), and rinit is woken only when the
-//! main child is gone (its pidfd), reads its status from the pidfd, and
-//! listens to SIGCHLD again only during the shutdown, to see the last
-//! process go.
+//! Who reaps, and how rinit learns that the main child or the last
+//! process is gone, is `crate::reaper`'s business: the loop polls what it
+//! names and hands it what woke the loop.
 
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};

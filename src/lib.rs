@@ -60,14 +60,28 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
     let is_pid1 = sys::getpid() == 1;
 
     if let Some(sig) = config.pdeathsig {
-        let parent = sys::getppid();
+        // The parent may die before prctl: then nothing would come. As
+        // PID 1 of a new namespace getppid() is 0 whoever the parent is;
+        // `proc::parent_seen` says where else it can be seen, and when
+        // nothing shows it.
+        let parent = proc::parent_seen();
         if let Err(e) = sys::set_pdeathsig(sig) {
             error!("cannot set the parent-death signal: {e}");
             return exit::RINIT_FAILED;
         }
-        // The parent may have died before prctl: then nothing would come.
-        if sys::getppid() != parent {
-            let _ = sys::kill(sys::getpid(), sig);
+        match (parent, proc::parent_seen()) {
+            (Some(before), Some(now)) if before != now => {
+                info!(
+                    "the parent died before -p took effect: raising {}",
+                    signals::Signal(sig)
+                );
+                let _ = sys::kill(sys::getpid(), sig);
+            }
+            (None, _) => info!(
+                "the parent is outside rinit's PID namespace and /proc is the namespace's own: \
+                 -p covers its death from now on, not one before"
+            ),
+            _ => {}
         }
     }
 

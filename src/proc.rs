@@ -84,6 +84,31 @@ pub fn check_ours() -> io::Result<()> {
     }
 }
 
+/// rinit's parent's pid, where rinit can see it: `getppid()`, or where
+/// that is 0 (the parent is outside rinit's PID namespace, as for PID 1
+/// of a new one) its pid in a `/proc` of an ancestor namespace, if that
+/// is what is mounted (`unshare --pid --fork` without `--mount-proc`).
+/// `None` where no facility shows it: with a `/proc` of rinit's own
+/// namespace, the parent has no pid there (`/proc/self/stat`, `getppid`
+/// and the pidfd's `PIDFD_GET_INFO` all say 0).
+pub fn parent_seen() -> Option<i32> {
+    let ppid = sys::getppid();
+    if ppid != 0 {
+        return Some(ppid);
+    }
+    if sys::statfs_type(c"/proc").ok()? != libc::PROC_SUPER_MAGIC as u64 {
+        return None;
+    }
+    // Our pid in the namespace that /proc belongs to; if it is ours, the
+    // parent is invisible there too.
+    let me = fs::read_link("/proc/self").ok()?;
+    let me = me.to_str().and_then(parse_pid)?;
+    if me == sys::getpid() {
+        return None;
+    }
+    parse_stat_ppid(&fs::read("/proc/self/stat").ok()?).filter(|&p| p != 0)
+}
+
 /// Every descendant of `root` (not `root` itself), parents before children.
 pub fn descendants(root: i32) -> io::Result<Vec<(i32, i32)>> {
     check_ours()?;

@@ -601,3 +601,63 @@ fn the_group_is_signalled_through_the_kept_pidfd() {
         "signalled a group by number: {trace}"
     );
 }
+
+/// `-p SIG` as PID 1 of a new namespace, where `getppid()` is always 0:
+/// a parent that dies before rinit's `prctl(PR_SET_PDEATHSIG)` still
+/// means SIG. strace holds the prctl for 3 s (test-only; `.ci/run`
+/// installs strace); the launcher is SIGKILLed meanwhile. Here /proc is
+/// the host's (no `--mount-proc`), which is where rinit can see its
+/// parent (README "Usage", `-p`); skipped without strace.
+#[test]
+fn pdeathsig_as_pid1_sees_a_parent_that_died_before_prctl() {
+    let strace = std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !strace || !can_pid1() || std::env::var_os("RINIT_RUNNER").is_some_and(|r| !r.is_empty()) {
+        eprintln!("SKIPPED: needs strace, root for unshare, and no RINIT_RUNNER");
+        return;
+    }
+    let wrapper = [
+        "strace",
+        "-f",
+        "-o",
+        "/dev/null",
+        "-e",
+        "trace=prctl",
+        "-e",
+        "inject=prctl:delay_enter=3000000",
+        "unshare",
+        "--pid",
+        "--fork",
+    ]
+    .map(String::from)
+    .to_vec();
+    let init = Init::start(
+        &["-v", "-p", "TERM", "--", "sleep", "100"],
+        Opts {
+            wrapper,
+            ..Opts::default()
+        },
+    );
+    let prctl = format!("{} ", libc::SYS_prctl);
+    wait_until("rinit to be held in prctl", || {
+        std::fs::read_to_string(format!("/proc/{}/syscall", init.pid))
+            .is_ok_and(|s| s.starts_with(&prctl))
+    });
+    let parent: i32 = status_field(init.pid, "PPid:").unwrap().parse().unwrap();
+    // SAFETY: kill has no memory-safety preconditions; `parent` is the
+    // unshare this test started.
+    assert_eq!(unsafe { libc::kill(parent, libc::SIGKILL) }, 0);
+    wait_until("rinit to exit", || !alive(init.pid));
+    // What rinit wrote is in the pipe already; the reader may lag.
+    wait_until("rinit's log of the main child's end", || {
+        init.stderr_now().contains("exiting with status")
+    });
+    let stderr = init.stderr_now();
+    assert!(
+        stderr.contains("the parent died before -p took effect: raising SIGTERM"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("killed by SIGTERM"), "{stderr}");
+}

@@ -34,9 +34,8 @@ pub fn main_with_args(args: Vec<OsString>) -> u8 {
     // Every variable rinit reads starts with one of these prefixes; in the
     // usual environment none does, and then its dozen lookups cost nothing.
     let ours = sys::env_has_prefix(&cli::VARIABLE_PREFIXES);
-    let request = cli::parse(args, &|name| {
-        if ours { std::env::var_os(name) } else { None }
-    });
+    let env = |name: &str| std::env::var_os(name);
+    let request = cli::parse_env(args, ours.then_some(&env as &dyn Fn(&str) -> _));
     match request {
         Ok(cli::Request::Print(text)) => {
             let mut out = std::io::stdout().lock();

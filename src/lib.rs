@@ -15,6 +15,7 @@ pub mod sys;
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::os::fd::AsRawFd;
 
 use config::{Config, Mode, Personality};
 
@@ -115,6 +116,10 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
             None
         }
     };
+    // What rinit inherited is the child's now (or no one's, in pause mode).
+    if let Err(e) = sys::close_inherited(&[fd.as_raw_fd()]) {
+        warn!("cannot close the inherited descriptors: {e}");
+    }
     let reaper = reaper(config, child.as_ref());
     supervisor::Executor::new(config, child, reaper).run(&fd)
 }

@@ -17,6 +17,7 @@ pub mod sys;
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::os::fd::AsRawFd;
 
 use config::{Config, Mode, Personality};
 
@@ -36,9 +37,8 @@ pub fn main_with_args(args: Vec<OsString>) -> u8 {
     // Every variable rinit reads starts with one of these prefixes; in the
     // usual environment none does, and then its dozen lookups cost nothing.
     let ours = sys::env_has_prefix(&cli::VARIABLE_PREFIXES);
-    let request = cli::parse(args, &|name| {
-        if ours { std::env::var_os(name) } else { None }
-    });
+    let env = |name: &str| std::env::var_os(name);
+    let request = cli::parse_env(args, ours.then_some(&env as &dyn Fn(&str) -> _));
     match request {
         Ok(cli::Request::Print(text)) => {
             let mut out = std::io::stdout().lock();
@@ -118,6 +118,10 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
             None
         }
     };
+    // What rinit inherited is the child's now (or no one's, in pause mode).
+    if let Err(e) = sys::close_inherited(&[fd.as_raw_fd()]) {
+        warn!("cannot close the inherited descriptors: {e}");
+    }
     let reaper = reaper(config, child.as_ref());
     supervisor::Executor::new(config, child, reaper).run(&fd)
 }

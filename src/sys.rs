@@ -457,6 +457,9 @@ pub struct ChildPlan<'a> {
     pub mask: u64,
     /// Write end of the close-on-exec pipe: gets (stage, errno) on failure.
     pub report: RawFd,
+    /// The environment to exec with, when `LISTEN_PID` must be rewritten
+    /// (else the inherited `environ`).
+    pub listen_env: Option<&'a ListenEnv>,
 }
 
 /// Forks. In the child, runs `plan` and never returns; in the parent,
@@ -525,11 +528,12 @@ fn child(plan: &ChildPlan) -> ! {
             0usize,
             8,
         );
+        let envp = plan.listen_env.map_or(environ, ListenEnv::for_child);
         // Like execvp: skip candidates that do not exist, remember EACCES.
         let mut err = libc::ENOENT;
         let mut denied = false;
         for path in plan.candidates {
-            libc::execve(path.as_ptr(), plan.argv.as_ptr(), environ);
+            libc::execve(path.as_ptr(), plan.argv.as_ptr(), envp);
             err = errno();
             match err {
                 libc::EACCES => denied = true,
@@ -542,6 +546,127 @@ fn child(plan: &ChildPlan) -> ! {
         }
         fail(STAGE_EXEC, err)
     }
+}
+
+/// The child's environment when `LISTEN_PID` names rinit itself (socket
+/// activation, SPEC "Descriptors and environment"): `environ`'s pointers,
+/// with that entry pointing at a buffer the child fills with its own pid.
+/// Built before the fork, so the child only writes digits (no allocation).
+#[derive(Debug)]
+pub struct ListenEnv {
+    /// NULL-terminated, as `execve` wants it.
+    envp: Vec<*const c_char>,
+    /// `LISTEN_PID=` and room for any pid and the NUL.
+    entry: Box<[std::cell::Cell<u8>; 32]>,
+}
+
+const LISTEN_PID: &[u8] = b"LISTEN_PID=";
+
+impl ListenEnv {
+    /// `Some` when the environment's `LISTEN_PID` is `pid` (rinit's own).
+    pub fn prepare(pid: i32) -> Option<ListenEnv> {
+        let mut digits = [0u8; 12];
+        let want = decimal(pid, &mut digits);
+        let mut envp = Vec::new();
+        let mut at = None;
+        // SAFETY: environ is the NULL-terminated array of NUL-terminated
+        // strings set up by the C runtime; rinit is single-threaded and
+        // never changes its environment.
+        unsafe {
+            let mut entry = environ;
+            while !entry.is_null() && !(*entry).is_null() {
+                let text = CStr::from_ptr(*entry).to_bytes();
+                if at.is_none() && text.starts_with(LISTEN_PID) {
+                    if &text[LISTEN_PID.len()..] != want {
+                        return None;
+                    }
+                    at = Some(envp.len());
+                }
+                envp.push(*entry);
+                entry = entry.add(1);
+            }
+        }
+        let at = at?;
+        envp.push(std::ptr::null());
+        let entry: Box<[std::cell::Cell<u8>; 32]> = Box::default();
+        for (cell, &b) in entry.iter().zip(LISTEN_PID) {
+            cell.set(b);
+        }
+        envp[at] = entry.as_ptr().cast();
+        Some(ListenEnv { envp, entry })
+    }
+
+    /// In the child: writes the child's own pid into the entry and returns
+    /// the environment. Async-signal-safe: a syscall and byte stores.
+    fn for_child(&self) -> *const *const c_char {
+        let mut digits = [0u8; 12];
+        // SAFETY: getpid cannot fail and touches no memory.
+        let text = decimal(unsafe { libc::getpid() }, &mut digits);
+        let value = &self.entry[LISTEN_PID.len()..];
+        for (cell, &b) in value.iter().zip(text.iter().chain(&[0])) {
+            cell.set(b);
+        }
+        self.envp.as_ptr()
+    }
+}
+
+/// `n` in decimal, in `buf` (no allocation: also for the forked child).
+fn decimal(n: i32, buf: &mut [u8; 12]) -> &[u8] {
+    let mut n = n.unsigned_abs();
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || start == 0 {
+            break;
+        }
+    }
+    &buf[start..]
+}
+
+/// Closes every descriptor above stderr except `keep`: what rinit
+/// inherited belongs to the child, which has its own copies by now (SPEC
+/// "Descriptors and environment"). `close_range` where the kernel has it
+/// (Linux 5.9), else the list in `/proc/self/fd`.
+pub fn close_inherited(keep: &[RawFd]) -> io::Result<()> {
+    let mut keep = keep.to_vec();
+    keep.sort_unstable();
+    let mut from: c_int = 3;
+    let mut ranges = Vec::new();
+    for &fd in keep.iter().filter(|&&fd| fd >= 3) {
+        if fd > from {
+            ranges.push((from, fd - 1));
+        }
+        from = from.max(fd + 1);
+    }
+    ranges.push((from, c_int::MAX));
+    for &(first, last) in &ranges {
+        // SAFETY: close_range takes two descriptor numbers and flags; it
+        // closes only descriptors, none of which Rust objects of rinit's
+        // own own (those are in `keep`).
+        let done = unsafe { libc::syscall(libc::SYS_close_range, first as u32, last as u32, 0u32) };
+        if done < 0 {
+            return close_listed(&keep);
+        }
+    }
+    Ok(())
+}
+
+/// `close_inherited` through `/proc/self/fd`.
+fn close_listed(keep: &[RawFd]) -> io::Result<()> {
+    let open: Vec<RawFd> = fs::read_dir("/proc/self/fd")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in open {
+        if fd >= 3 && !keep.contains(&fd) {
+            // SAFETY: fd was open in this process and is none of the
+            // descriptors rinit owns (`keep`); the directory's own
+            // descriptor is closed already (EBADF is harmless).
+            unsafe { libc::close(fd) };
+        }
+    }
+    Ok(())
 }
 
 /// The reason text for an errno, as `strerror` gives it.

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod log;
+pub mod messages;
 pub mod signals;
 pub mod spawn;
 pub mod supervisor;
@@ -15,6 +16,7 @@ pub mod sys;
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 
 use config::{Config, Mode, Personality};
 
@@ -34,6 +36,7 @@ pub fn main_with_args(args: Vec<OsString>) -> u8 {
     // Every variable rinit reads starts with one of these prefixes; in the
     // usual environment none does, and then its dozen lookups cost nothing.
     let ours = sys::env_has_prefix(&cli::VARIABLE_PREFIXES);
+    let args0 = args.first().cloned().unwrap_or_default();
     let request = cli::parse(args, &|name| {
         if ours { std::env::var_os(name) } else { None }
     });
@@ -45,9 +48,13 @@ pub fn main_with_args(args: Vec<OsString>) -> u8 {
         }
         Ok(cli::Request::Run(config)) => run(&config, inherited_mask),
         Err(cli::UsageError(message)) => {
-            // Usage errors are printed whatever the verbosity.
-            error!("{message}");
-            exit::RINIT_FAILED
+            // Usage errors are printed whatever the verbosity, in the
+            // personality's words (dumb-init's users match its usage text).
+            let argv0 = args0.to_string_lossy();
+            let (text, code) =
+                messages::style(Personality::from_argv0(args0.as_bytes())).usage(&argv0, &message);
+            sys::write_stderr(text.as_bytes());
+            code
         }
     }
 }
@@ -55,6 +62,7 @@ pub fn main_with_args(args: Vec<OsString>) -> u8 {
 /// Runs a validated configuration; returns rinit's exit code.
 pub fn run(config: &Config, inherited_mask: u64) -> u8 {
     log::set_verbosity(config.verbosity);
+    log::set_personality(config.personality);
     let is_pid1 = sys::getpid() == 1;
 
     if let Some(sig) = config.pdeathsig {
@@ -77,8 +85,10 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
                     "not PID 1 and cannot become a subreaper ({e}): orphans will not be reaped"
                 ),
             }
-        } else {
-            warn!("not running as PID 1 and not a subreaper (-s): zombies will not be reaped");
+        } else if !sys::is_child_subreaper() {
+            // A launcher may have made rinit a subreaper already (the bit
+            // survives exec); then orphans do come to rinit.
+            log::say(messages::Msg::NotAReaper);
         }
     }
 
@@ -101,11 +111,17 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
     let child = match &config.mode {
         Mode::Command(argv) => match spawn::spawn(config, argv, inherited_mask, sigchld_ignored) {
             Ok(child) => {
-                info!("started {:?} as pid {}", argv[0], child.pid);
+                log::say(messages::Msg::Started {
+                    program: &argv[0].to_string_lossy(),
+                    pid: child.pid,
+                });
+                if config.setsid {
+                    log::say(messages::Msg::SessionStarted);
+                }
                 Some(child)
             }
             Err(e) => {
-                error!("{}", e.message);
+                e.report();
                 return e.code;
             }
         },

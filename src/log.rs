@@ -1,4 +1,5 @@
-//! Verbosity-gated messages on stderr, prefixed `rinit: `.
+//! Verbosity-gated messages on stderr, worded by the personality's table
+//! in `messages` (rinit's lines start `rinit: `).
 //!
 //! PID 1 must never block or die because of its own logging: stderr is
 //! shared with the child and may be a pipe nobody reads. So a line is
@@ -9,9 +10,14 @@
 use std::fmt::{self, Write as _};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
+use crate::config::Personality;
+use crate::messages::{self, Msg, Style};
+
 /// 0 errors, 1 warnings (default), 2 signals and exits, 3 every reap.
 static VERBOSITY: AtomicU8 = AtomicU8::new(1);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
+/// Whose words: a `Personality` as a number (set once, before the child).
+static PERSONALITY: AtomicU8 = AtomicU8::new(0);
 
 pub const ERROR: u8 = 0;
 pub const WARN: u8 = 1;
@@ -21,6 +27,19 @@ pub const DEBUG: u8 = 3;
 pub fn set_verbosity(level: u8) {
     VERBOSITY.store(level, Ordering::Relaxed);
 }
+
+pub fn set_personality(p: Personality) {
+    let n = PERSONALITIES.iter().position(|&q| q == p).unwrap_or(0);
+    PERSONALITY.store(n as u8, Ordering::Relaxed);
+}
+
+fn personality() -> Personality {
+    let n = PERSONALITY.load(Ordering::Relaxed) as usize;
+    PERSONALITIES.get(n).copied().unwrap_or(Personality::Rinit)
+}
+
+const PERSONALITIES: [Personality; 3] =
+    [Personality::Rinit, Personality::Tini, Personality::DumbInit];
 
 pub fn enabled(level: u8) -> bool {
     level <= VERBOSITY.load(Ordering::Relaxed)
@@ -48,7 +67,19 @@ impl fmt::Write for Line {
     }
 }
 
+/// Says `msg` in the personality's words, each line only if its level is
+/// enabled.
+pub fn say(msg: Msg) {
+    let style = messages::style(personality());
+    style.words(&msg, &mut |level, args| line(style, level, args));
+}
+
+/// A line of rinit's own wording (the macros below).
 pub fn write(level: u8, args: fmt::Arguments) {
+    say(Msg::Text { level, args });
+}
+
+fn line(style: &Style, level: u8, args: fmt::Arguments) {
     if !enabled(level) {
         return;
     }
@@ -60,7 +91,7 @@ pub fn write(level: u8, args: fmt::Arguments) {
         buf: [0; 1024],
         len: 0,
     };
-    let _ = line.write_str("rinit: ");
+    let _ = style.prefix(level, &mut line);
     let _ = line.write_fmt(args);
     let dropped = DROPPED.swap(0, Ordering::Relaxed);
     if dropped > 0 {

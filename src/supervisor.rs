@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, ForwardTo, Mode, Personality};
 use crate::exit::{self, Outcome, Remap};
+use crate::messages::Msg;
 use crate::signals::{self, Rewrite, SIGCHLD, SIGINT, SIGKILL, SIGSTOP, SIGTERM, Signal};
 use crate::spawn::Child;
 use crate::sys;
@@ -61,6 +62,10 @@ pub enum Action {
     },
     /// Stop rinit itself (dumb-init's job control).
     StopSelf,
+    /// A SIGCONT came (a shell's `fg` may have given rinit's group the
+    /// terminal): hand the terminal on to the child's group if rinit's
+    /// group holds it.
+    HandOnTerminal,
     /// The main child is gone: give the terminal back.
     ReclaimTerminal,
     Exit(u8),
@@ -108,8 +113,10 @@ pub struct Machine {
     remap: Remap,
     grace: Duration,
     term_delay: Duration,
-    /// dumb-init in setsid mode: TSTP/TTIN/TTOU become STOP, then rinit
-    /// stops itself; and the child's group gets SIGTERM when it exits.
+    /// dumb-init: TSTP/TTIN/TTOU are forwarded, then rinit stops itself.
+    dumb: bool,
+    /// dumb-init in setsid mode: TSTP/TTIN/TTOU are forwarded as STOP
+    /// unless rewritten; and the child's group gets SIGTERM when it exits.
     dumb_setsid: bool,
     phase: Phase,
     /// A SIGTERM held by `--term-delay`: when to send it, and as what.
@@ -125,6 +132,7 @@ impl Machine {
             remap: config.remap,
             grace: config.grace,
             term_delay: config.term_delay,
+            dumb: config.personality == Personality::DumbInit,
             dumb_setsid: config.personality == Personality::DumbInit && config.setsid,
             phase: match (child, &config.mode) {
                 (Some(c), _) => Phase::Running {
@@ -179,7 +187,7 @@ impl Machine {
                 self.on_signal(sig, to, now, &mut out);
             }
             (
-                Phase::Running { pgid, .. },
+                Phase::Running { pid, pgid },
                 Event::MainExited {
                     outcome,
                     others_left,
@@ -188,10 +196,17 @@ impl Machine {
                 self.outcome = Some(outcome);
                 self.held = None;
                 out.push(Action::ReclaimTerminal);
-                if self.dumb_setsid {
+                // dumb-init's farewell: SIGTERM to the child's group in
+                // setsid mode, to the child alone (long gone, so to no one)
+                // with -c.
+                if self.dumb {
                     out.push(Action::Send {
                         sig: SIGTERM,
-                        to: Target::Group(pgid),
+                        to: if self.dumb_setsid {
+                            Target::Group(pgid)
+                        } else {
+                            Target::Pid(pid)
+                        },
                     });
                 }
                 if !others_left || self.grace.is_zero() {
@@ -272,15 +287,26 @@ impl Machine {
 
     /// A signal for the running main child, reaching `to`.
     fn on_signal(&mut self, sig: i32, to: Target, now: Instant, out: &mut Actions) {
-        if self.dumb_setsid && matches!(sig, signals::SIGTSTP | signals::SIGTTIN | signals::SIGTTOU)
-        {
-            out.push(Action::Send { sig: SIGSTOP, to });
+        if sig == signals::SIGCONT {
+            out.push(Action::HandOnTerminal);
+        }
+        let job_control = matches!(sig, signals::SIGTSTP | signals::SIGTTIN | signals::SIGTTOU);
+        let mut forwarded = self.rewrite.get(sig);
+        // In setsid mode the child's session has no one to stop it but
+        // rinit: STOP, unless a rewrite says otherwise.
+        if self.dumb_setsid && job_control && forwarded == sig {
+            forwarded = SIGSTOP;
+        }
+        if forwarded == 0 {
+            crate::log::say(Msg::Dropped { sig });
+        } else if self.dumb && job_control {
+            out.push(Action::Send { sig: forwarded, to });
+        }
+        if self.dumb && job_control {
             out.push(Action::StopSelf);
             return;
         }
-        let forwarded = self.rewrite.get(sig);
         if forwarded == 0 {
-            crate::info!("dropping {} (rewritten to 0)", Signal(sig));
             return;
         }
         if !self.term_delay.is_zero() && (sig == SIGTERM || sig == SIGINT) {
@@ -334,6 +360,8 @@ pub struct Executor {
     /// The signals the signalfd reports now.
     reading: u64,
     warn_on_reap: bool,
+    /// The main child has been reaped (its pid is free for reuse).
+    main_reaped: bool,
     is_pid1: bool,
     proc_warned: bool,
 }
@@ -346,6 +374,7 @@ impl Executor {
             reaper,
             reading: signals::blocked_mask(),
             warn_on_reap: config.warn_on_reap,
+            main_reaped: false,
             is_pid1: sys::getpid() == 1,
             proc_warned: false,
         }
@@ -420,6 +449,7 @@ impl Executor {
             // child's exit belongs to what is left, not to a dead child.
             let chld = signals.iter().any(|s| s.ssi_signo as i32 == SIGCHLD);
             if chld {
+                crate::log::say(Msg::Received { sig: SIGCHLD });
                 if let Some(code) = self.reap() {
                     return code;
                 }
@@ -433,7 +463,7 @@ impl Executor {
                 .map(|s| s.ssi_signo as i32)
                 .filter(|&n| n != SIGCHLD)
             {
-                crate::debug!("received {}", Signal(sig));
+                crate::log::say(Msg::Received { sig });
                 if let Some(code) = self.event(Event::Signal(sig)) {
                     return code;
                 }
@@ -454,19 +484,24 @@ impl Executor {
             match action {
                 Action::Send { sig, to } => self.send(sig, to),
                 Action::StopSelf => {
-                    crate::info!("stopping rinit itself (job control)");
+                    crate::log::say(Msg::StoppingSelf);
                     let _ = sys::kill(sys::getpid(), SIGSTOP);
                 }
+                Action::HandOnTerminal => {
+                    if let Some(child) = self.main.filter(|c| c.terminal) {
+                        crate::spawn::hand_on_terminal(child.pgid);
+                    }
+                }
                 Action::ReclaimTerminal => {
-                    if self.main.is_some_and(|c| c.took_foreground) {
-                        let _ = sys::set_foreground(sys::getpgrp());
+                    if let Some(child) = self.main.filter(|c| c.terminal) {
+                        crate::spawn::reclaim_terminal(child.pgid);
                     }
                 }
                 Action::Exit(code) => exit = Some(code),
             }
         }
         if let Some(code) = exit {
-            crate::info!("exiting with status {code}");
+            crate::log::say(Msg::Exiting { code });
         }
         exit
     }
@@ -477,6 +512,10 @@ impl Executor {
                 let group = matches!(to, Target::Group(_));
                 let target = if group { -pid } else { pid };
                 let sent = match &self.reaper {
+                    // Reaped: its pid may be anyone's now.
+                    _ if !group && self.main_reaped && self.main.is_some_and(|c| c.pid == pid) => {
+                        Err(std::io::Error::from_raw_os_error(libc::ESRCH))
+                    }
                     // The kernel releases the main child the moment it
                     // exits, before rinit hears of it: from then on its pid
                     // (and its group's id) may be anyone's. Its pidfd still
@@ -488,10 +527,11 @@ impl Executor {
                     }
                     _ => sys::kill(target, sig),
                 };
-                match sent {
-                    Ok(()) => crate::info!("forwarded {} to {}", Signal(sig), target),
-                    Err(e) => crate::debug!("cannot forward {} to {target}: {e}", Signal(sig)),
-                }
+                crate::log::say(Msg::Forwarded {
+                    sig,
+                    target,
+                    failed: sent.err().and_then(|e| e.raw_os_error()),
+                });
             }
             Target::Remaining if self.is_pid1 => {
                 let left = if crate::log::enabled(crate::log::INFO) {
@@ -531,19 +571,16 @@ impl Executor {
         let none_left = loop {
             match sys::wait_any(false) {
                 Ok(sys::Wait::Reaped { pid, status }) => {
+                    let outcome = Outcome::from_wait_status(status);
                     if Some(pid) == main_pid {
-                        main_outcome = Outcome::from_wait_status(status);
-                        crate::info!("main child {pid} {}", describe(main_outcome));
-                    } else if self.warn_on_reap {
-                        crate::warn!(
-                            "reaped process {pid} ({})",
-                            describe(Outcome::from_wait_status(status))
-                        );
+                        main_outcome = outcome;
+                        crate::log::say(Msg::MainExited { pid, outcome });
                     } else {
-                        crate::debug!(
-                            "reaped process {pid} ({})",
-                            describe(Outcome::from_wait_status(status))
-                        );
+                        crate::log::say(Msg::Reaped {
+                            pid,
+                            outcome,
+                            warn: self.warn_on_reap,
+                        });
                     }
                 }
                 Ok(sys::Wait::Running) => break false,
@@ -581,7 +618,7 @@ impl Executor {
             None => return None,
         };
         let pid = self.main.map_or(0, |c| c.pid);
-        crate::info!("main child {pid} {}", describe(outcome));
+        crate::log::say(Msg::MainExited { pid, outcome });
         // Without a status, rinit itself failed (125).
         let outcome = outcome.unwrap_or(Outcome::Exited(exit::RINIT_FAILED));
         // Nothing is left to reap; this only asks whether anything is left.
@@ -590,6 +627,7 @@ impl Executor {
     }
 
     fn main_exited(&mut self, outcome: Outcome, none_left: bool) -> Option<u8> {
+        self.main_reaped = true;
         if let Reaper::Kernel { main } = &mut self.reaper {
             // Reaped by `reap` (it exited before SA_NOCLDWAIT was set).
             *main = None;
@@ -602,25 +640,6 @@ impl Executor {
             return code;
         }
         self.event(Event::ChildrenGone)
-    }
-}
-
-/// How a reaped process ended, for log lines. A `Display` value, not a
-/// `String`: log arguments are evaluated even when the level is off, and
-/// the reap path must not allocate.
-struct Described(Option<Outcome>);
-
-fn describe(outcome: Option<Outcome>) -> Described {
-    Described(outcome)
-}
-
-impl std::fmt::Display for Described {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(Outcome::Exited(n)) => write!(f, "exited with {n}"),
-            Some(Outcome::Signaled(s)) => write!(f, "killed by {}", Signal(s)),
-            None => f.write_str("changed state"),
-        }
     }
 }
 
@@ -641,7 +660,7 @@ mod tests {
         let child = Child {
             pid: 100,
             pgid: 100,
-            took_foreground: false,
+            terminal: false,
         };
         Machine::new(&config(argv), Some(child))
     }
@@ -830,16 +849,18 @@ mod tests {
     #[test]
     fn dumb_init_job_control_and_exit() {
         let now = Instant::now();
+        let stop = Action::StopSelf;
+        // setsid mode: STOP to the group by default, then rinit stops.
         let mut m = machine(&["dumb-init", "x"]);
         for sig in [signals::SIGTSTP, signals::SIGTTIN, signals::SIGTTOU] {
             assert_eq!(
                 acts(&mut m, Event::Signal(sig), now),
-                [send(SIGSTOP, Target::Group(100)), Action::StopSelf]
+                [send(SIGSTOP, Target::Group(100)), stop]
             );
         }
         assert_eq!(
             acts(&mut m, Event::Signal(signals::SIGCONT), now),
-            [send(18, Target::Group(100))]
+            [Action::HandOnTerminal, send(18, Target::Group(100))]
         );
         assert_eq!(
             acts(&mut m, EXITED0, now),
@@ -849,16 +870,43 @@ mod tests {
                 Action::Exit(0)
             ]
         );
-        // Without setsid, job-control signals are plain signals.
+        // A -r for them replaces the STOP; to 0 drops it; rinit still stops.
+        let mut m = machine(&["dumb-init", "-r", "20:10", "-r", "22:0", "x"]);
+        assert_eq!(
+            acts(&mut m, Event::Signal(20), now),
+            [send(10, Target::Group(100)), stop]
+        );
+        assert_eq!(acts(&mut m, Event::Signal(22), now), [stop]);
+        assert_eq!(
+            acts(&mut m, Event::Signal(21), now),
+            [send(SIGSTOP, Target::Group(100)), stop]
+        );
+        // -c: forwarded as they are, to the child, then rinit stops; the
+        // farewell TERM goes to the (reaped) child alone.
         let mut m = machine(&["dumb-init", "-c", "x"]);
         assert_eq!(
             acts(&mut m, Event::Signal(20), now),
-            [send(20, Target::Pid(100))]
+            [send(20, Target::Pid(100)), stop]
         );
+        let mut m = machine(&["dumb-init", "-c", "-r", "20:0", "x"]);
+        assert_eq!(acts(&mut m, Event::Signal(20), now), [stop]);
+        assert_eq!(
+            acts(&mut m, EXITED0, now),
+            [
+                Action::ReclaimTerminal,
+                send(15, Target::Pid(100)),
+                Action::Exit(0)
+            ]
+        );
+        // rinit: plain signals, rinit never stops itself.
         let mut m = machine(&["rinit", "x"]);
         assert_eq!(
             acts(&mut m, Event::Signal(20), now),
             [send(20, Target::Pid(100))]
+        );
+        assert_eq!(
+            acts(&mut m, Event::Signal(18), now),
+            [Action::HandOnTerminal, send(18, Target::Pid(100))]
         );
     }
 }

@@ -46,17 +46,24 @@ pub fn main_with_args(args: Vec<OsString>) -> u8 {
             let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
             0
         }
-        Ok(cli::Request::Run(config)) => run(&config, inherited_mask),
-        Err(cli::UsageError(message)) => {
-            // Usage errors are printed whatever the verbosity, in the
-            // personality's words (dumb-init's users match its usage text).
-            let argv0 = args0.to_string_lossy();
-            let (text, code) =
-                messages::style(Personality::from_argv0(args0.as_bytes())).usage(&argv0, &message);
-            sys::write_stderr(text.as_bytes());
-            code
+        Ok(cli::Request::Run(config)) => {
+            match messages::style(config.personality).check_rewrites(&config.rewrite) {
+                Ok(()) => run(&config, inherited_mask),
+                Err(problem) => usage_error(&args0, &problem),
+            }
         }
+        Err(cli::UsageError(problem)) => usage_error(&args0, &problem),
     }
+}
+
+/// Reports a usage error, whatever the verbosity, in the personality's
+/// words (dumb-init's users match its usage text); returns the exit code.
+fn usage_error(args0: &std::ffi::OsStr, problem: &str) -> u8 {
+    let argv0 = args0.to_string_lossy();
+    let (text, code) =
+        messages::style(Personality::from_argv0(args0.as_bytes())).usage(&argv0, problem);
+    sys::write_stderr(text.as_bytes());
+    code
 }
 
 /// Runs a validated configuration; returns rinit's exit code.

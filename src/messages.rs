@@ -34,6 +34,9 @@ pub enum Msg<'a> {
     NotAReaper,
     /// rinit read a signal.
     Received { sig: i32 },
+    /// A SIGHUP or SIGCONT the kernel sent rinit for giving up its
+    /// terminal (dumb-init's setsid mode, as a session leader), not passed on.
+    HandOffIgnored { sig: i32 },
     /// A signal was sent on (`target`: a pid, or `-pgid`), or sending it
     /// failed with errno `failed`.
     Forwarded {
@@ -67,6 +70,9 @@ pub struct Style {
     /// through `/bin/sh`, as `execvp` does (tini, dumb-init, catatonit);
     /// rinit itself reports it (126) rather than guess an interpreter.
     pub sh_fallback: bool,
+    /// The highest signal number `-r` may name, on either side (dumb-init
+    /// takes only 1-31).
+    rewrite_max: i32,
     /// Writes the start of a line said at a verbosity level.
     prefix: fn(u8, &mut dyn Write) -> fmt::Result,
     /// The table: calls `say(level, words)` for each line `msg` becomes.
@@ -92,6 +98,21 @@ impl Style {
         (self.words)(msg, say)
     }
 
+    /// A usage error if `rewrite` names a signal this personality's `-r`
+    /// does not take.
+    pub fn check_rewrites(&self, rewrite: &crate::signals::Rewrite) -> Result<(), String> {
+        for from in 1..=crate::signals::RTMAX {
+            let to = rewrite.get(from);
+            if to != from && (from > self.rewrite_max || to > self.rewrite_max) {
+                return Err(format!(
+                    "--rewrite: {from}:{to} names a signal above {}",
+                    self.rewrite_max
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The usage error `problem` (rinit's one-line wording) as this
     /// personality reports it, and the exit code.
     pub fn usage(&self, argv0: &str, problem: &str) -> (String, u8) {
@@ -103,6 +124,7 @@ impl Style {
 
 pub static RINIT: Style = Style {
     sh_fallback: false,
+    rewrite_max: crate::signals::RTMAX,
     prefix: |_, out| out.write_str("rinit: "),
     words: rinit_words,
     usage: rinit_usage,
@@ -129,6 +151,13 @@ fn rinit_words(msg: &Msg, say: &mut Say) {
             ),
         ),
         Msg::Received { sig } => say(DEBUG, format_args!("received {}", Signal(sig))),
+        Msg::HandOffIgnored { sig } => say(
+            DEBUG,
+            format_args!(
+                "not passing on {}: sent for giving up the terminal",
+                Signal(sig)
+            ),
+        ),
         Msg::Forwarded {
             sig,
             target,
@@ -170,6 +199,7 @@ fn rinit_words(msg: &Msg, say: &mut Say) {
 /// lines start with the level and the process, as tini's do.
 pub static TINI: Style = Style {
     sh_fallback: true,
+    rewrite_max: crate::signals::RTMAX,
     prefix: |level, out| {
         let tag = match level {
             ERROR => "FATAL",
@@ -210,6 +240,7 @@ fn tini_words(msg: &Msg, say: &mut Say) {
 /// reads as dumb-init's does.
 pub static DUMB_INIT: Style = Style {
     sh_fallback: true,
+    rewrite_max: 31,
     prefix: |_, out| out.write_str("[dumb-init] "),
     words: dumb_init_words,
     usage: dumb_init_usage,
@@ -223,6 +254,9 @@ fn dumb_init_words(msg: &Msg, say: &mut Say) {
         Msg::CannotRun { program, reason } => say(ERROR, format_args!("{program}: {reason}")),
         Msg::NotAReaper => {}
         Msg::Received { sig } => say(INFO, format_args!("Received signal {sig}.")),
+        Msg::HandOffIgnored { sig } => {
+            say(INFO, format_args!("Ignoring tty hand-off signal {sig}."))
+        }
         // Said whether or not anyone was left to receive it.
         Msg::Forwarded { sig, .. } => {
             say(INFO, format_args!("Forwarded signal {sig} to children."))
@@ -345,6 +379,24 @@ mod tests {
         ] {
             assert_eq!(usage_kind(&problem(bad)), UsageKind::Rewrite, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn dumb_init_rewrites_stay_within_31() {
+        let config =
+            |argv: &[&str]| match parse(argv.iter().map(OsString::from).collect(), &|_| None) {
+                Ok(crate::cli::Request::Run(c)) => c,
+                other => panic!("{other:?}"),
+            };
+        let c = config(&["dumb-init", "-r", "15:12", "-r", "1:32", "x"]);
+        let problem = DUMB_INIT.check_rewrites(&c.rewrite).unwrap_err();
+        assert_eq!(usage_kind(&problem), UsageKind::Rewrite);
+        assert!(
+            DUMB_INIT
+                .check_rewrites(&config(&["dumb-init", "-r", "31:0", "x"]).rewrite)
+                .is_ok()
+        );
+        assert!(RINIT.check_rewrites(&c.rewrite).is_ok());
     }
 
     #[test]

@@ -115,7 +115,13 @@ pub fn spawn(
     if config.setsid && tty {
         let leader = sys::is_session_leader();
         if sys::detach_tty().is_ok() && leader {
-            sys::discard_pending(crate::signals::bit(1) | crate::signals::bit(18));
+            let hup_cont = crate::signals::bit(1) | crate::signals::bit(18);
+            let consumed = sys::discard_pending(hup_cont);
+            for sig in [1, 18] {
+                if consumed & crate::signals::bit(sig) != 0 {
+                    crate::log::say(crate::messages::Msg::HandOffIgnored { sig });
+                }
+            }
         }
     }
     // Asked of the kernel, not by comparing group ids (SPEC, Signals): a

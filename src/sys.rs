@@ -392,14 +392,22 @@ pub fn detach_tty() -> io::Result<()> {
 
 /// Consumes pending instances of the signals in `mask` without acting on
 /// them (after TIOCNOTTY the kernel sends SIGHUP and SIGCONT to us).
-pub fn discard_pending(mask: u64) {
-    let Ok(fd) = signalfd(mask) else { return };
+/// Returns the mask of those it consumed.
+pub fn discard_pending(mask: u64) -> u64 {
+    let Ok(fd) = signalfd(mask) else { return 0 };
     let mut buf = [zeroed_siginfo(); 4];
+    let mut consumed = 0;
     while poll_readable(&fd, 0).unwrap_or(false) {
-        if read_signals(&fd, &mut buf).map_or(true, |s| s.is_empty()) {
-            break;
+        match read_signals(&fd, &mut buf) {
+            Ok(got) if !got.is_empty() => {
+                for s in got {
+                    consumed |= signals::bit(s.ssi_signo as i32);
+                }
+            }
+            _ => break,
         }
     }
+    consumed
 }
 
 pub fn zeroed_siginfo() -> libc::signalfd_siginfo {

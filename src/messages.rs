@@ -150,6 +150,9 @@ fn rinit_words(msg: &Msg, say: &mut Say) {
                 "not running as PID 1 and not a subreaper (-s): zombies will not be reaped"
             ),
         ),
+        // Every reap is told already (-vv); a line per SIGCHLD would
+        // double what a storm of orphans writes.
+        Msg::Received { sig } if sig == crate::signals::SIGCHLD => {}
         Msg::Received { sig } => say(DEBUG, format_args!("received {}", Signal(sig))),
         Msg::HandOffIgnored { sig } => say(
             DEBUG,

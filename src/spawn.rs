@@ -30,25 +30,24 @@ pub struct Child {
 }
 
 /// Why the child could not be started: an exit code, and the program
-/// (empty when rinit itself failed before there was one to run) with the
-/// reason.
+/// (`None` when rinit itself failed before there was one to run) with
+/// the reason.
 #[derive(Debug, PartialEq, Eq)]
 pub struct SpawnError {
     pub code: u8,
-    pub program: String,
+    pub program: Option<String>,
     pub reason: String,
 }
 
 impl SpawnError {
     /// Says why, in the personality's words.
     pub fn report(&self) {
-        if self.program.is_empty() {
-            crate::error!("{}", self.reason);
-        } else {
-            crate::log::say(crate::messages::Msg::CannotRun {
-                program: &self.program,
+        match &self.program {
+            None => crate::error!("{}", self.reason),
+            Some(program) => crate::log::say(crate::messages::Msg::CannotRun {
+                program,
                 reason: &self.reason,
-            });
+            }),
         }
     }
 }
@@ -56,7 +55,7 @@ impl SpawnError {
 fn system(what: &str, e: std::io::Error) -> SpawnError {
     SpawnError {
         code: exit::RINIT_FAILED,
-        program: String::new(),
+        program: None,
         reason: format!("{what}: {e}"),
     }
 }
@@ -206,7 +205,7 @@ pub fn spawn(
     }
     let stage = u32::from_ne_bytes([report[0], report[1], report[2], report[3]]);
     let errno = i32::from_ne_bytes([report[4], report[5], report[6], report[7]]);
-    let program = program.to_string_lossy().into_owned();
+    let program = Some(program.to_string_lossy().into_owned());
     let reason = sys::strerror(errno);
     Err(match stage {
         sys::STAGE_EXEC => SpawnError {

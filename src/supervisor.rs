@@ -52,6 +52,10 @@ pub enum Event {
     ChildrenGone,
     /// Time passed; deadlines may have expired.
     Tick,
+    /// The main child, which shares rinit's terminal, was stopped by
+    /// this job-control signal (Ctrl-Z, or reading the terminal from the
+    /// background).
+    MainStopped(i32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,6 +242,14 @@ impl Machine {
                 }
             }
             (Phase::Running { .. }, Event::ChildrenGone) => {}
+            // The shell sees its job (rinit's group) stopped, as it would
+            // see the program itself, and takes the terminal back; its
+            // `fg` or `bg` then sends rinit the SIGCONT that goes on.
+            (Phase::Running { .. }, Event::MainStopped(sig)) => {
+                if matches!(sig, signals::SIGTSTP | signals::SIGTTIN | signals::SIGTTOU) {
+                    out.push(Action::StopSelf);
+                }
+            }
             (Phase::Draining { .. }, Event::Signal(sig)) => {
                 let to = self.rewrite.get(sig);
                 if to != 0 && to != SIGCHLD {
@@ -386,6 +398,8 @@ impl Executor {
     fn wanted(&self) -> u64 {
         let all = signals::blocked_mask();
         match self.reaper {
+            // On a terminal, SIGCHLD also says the child stopped.
+            _ if self.main.is_some_and(|c| c.terminal) => all,
             Reaper::Kernel { .. } if !self.machine.draining() => all & !signals::bit(SIGCHLD),
             _ => all,
         }
@@ -451,6 +465,9 @@ impl Executor {
             if chld {
                 crate::log::say(Msg::Received { sig: SIGCHLD });
                 if let Some(code) = self.reap() {
+                    return code;
+                }
+                if let Some(code) = self.job_control() {
                     return code;
                 }
             }
@@ -562,6 +579,14 @@ impl Executor {
                 }
             },
         }
+    }
+
+    /// A main child on rinit's terminal that a job-control signal stopped
+    /// stops rinit too (see `Event::MainStopped`).
+    fn job_control(&mut self) -> Option<u8> {
+        let child = self.main.filter(|c| c.terminal && !self.main_reaped)?;
+        let sig = sys::stopped(child.pid)?;
+        self.event(Event::MainStopped(sig))
     }
 
     /// Drains `waitpid(-1, WNOHANG)`; feeds the machine what it learnt.
@@ -898,6 +923,13 @@ mod tests {
                 Action::Exit(0)
             ]
         );
+        // rinit: a child on rinit's terminal stopped by job control
+        // stops rinit too; any other stop does not.
+        let mut m = machine(&["rinit", "x"]);
+        for sig in [signals::SIGTSTP, signals::SIGTTIN, signals::SIGTTOU] {
+            assert_eq!(acts(&mut m, Event::MainStopped(sig), now), [stop]);
+        }
+        assert_eq!(acts(&mut m, Event::MainStopped(SIGSTOP), now), []);
         // rinit: plain signals, rinit never stops itself.
         let mut m = machine(&["rinit", "x"]);
         assert_eq!(

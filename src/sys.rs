@@ -302,6 +302,25 @@ pub fn wait_any(block: bool) -> io::Result<Wait> {
     }
 }
 
+/// The signal that stopped child `pid`, if it stopped since the last ask
+/// (`waitid` with `WSTOPPED` only: an exit is left for the reaper).
+pub fn stopped(pid: i32) -> Option<i32> {
+    // SAFETY: siginfo_t is plain data; all-zero is valid (si_pid 0).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a live siginfo_t for waitid to fill.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WSTOPPED | libc::WNOHANG,
+        )
+    };
+    // SAFETY: waitid filled the struct (or left it zeroed).
+    let (who, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+    (r == 0 && who == pid && code == libc::CLD_STOPPED).then_some(status)
+}
+
 /// Waits for one specific child (used only before the loop starts).
 pub fn wait_pid(pid: i32) -> io::Result<i32> {
     let mut status = 0;

@@ -332,11 +332,10 @@ fn pid1_of_a_new_namespace_gives_its_child_the_terminal() {
     sh.alive();
 }
 
-/// Case 2: started with `&`, the child stops on SIGTTIN when it reads;
-/// the user stops the job and brings it back with `fg`, which gives
+/// Case 2: started with `&`, the child stops on SIGTTIN when it reads,
+/// and rinit stops with it, so the shell sees its job stopped; `fg` gives
 /// rinit's group the terminal and sends it SIGCONT, and rinit hands the
-/// terminal on to the child. (bash sends no SIGCONT to a job it thinks is
-/// running: a plain `fg` of a running rinit is not noticed.)
+/// terminal on to the child.
 #[test]
 fn fg_hands_the_terminal_on_to_the_child() {
     let mut sh = Shell::start();
@@ -344,7 +343,6 @@ fn fg_hands_the_terminal_on_to_the_child() {
     sh.type_line(&format!("{} -- sh -c '{READER}' &", path_str(&r)));
     let child = sh.ready_pid();
     wait_until("the child to stop on SIGTTIN", || state_of(child) == 'T');
-    sh.type_line("kill -STOP %1");
     sh.pty.after("Stopped");
     sh.type_line("fg");
     sh.type_line("hello");
@@ -352,9 +350,10 @@ fn fg_hands_the_terminal_on_to_the_child() {
     sh.alive();
 }
 
-/// Case 3: the user stops rinit and lets it go on with `bg`: the shell
-/// takes the terminal back, and rinit must not take it from the shell when
-/// its child ends (bash's readline would get EIO and the shell would exit).
+/// Case 3: Ctrl-Z stops the child (it has the foreground) and so rinit,
+/// and the shell takes the terminal back; `bg` lets both go on, and rinit
+/// must not take the terminal from the shell when its child ends (bash's
+/// readline would get EIO and the shell would exit).
 #[test]
 fn bg_then_child_exit_leaves_the_shell_its_terminal() {
     let dir = temp_dir("tty-bg");
@@ -371,8 +370,7 @@ fn bg_then_child_exit_leaves_the_shell_its_terminal() {
     ));
     let child = sh.ready_pid();
     let rinit_pid = parent_of(child);
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(rinit_pid, libc::SIGSTOP) };
+    sh.pty.type_byte(0x1a); // Ctrl-Z
     sh.pty.after("Stopped");
     sh.type_line("bg");
     wait_until("rinit to go on", || state_of(rinit_pid) != 'T');

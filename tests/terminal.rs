@@ -426,3 +426,23 @@ fn an_init_under_an_init_keeps_the_terminal_with_the_grandchild() {
     assert_eq!(sh.pty.after("got-"), "hello-42");
     sh.alive();
 }
+
+/// Case 2, the end of it: the terminal closes (its shell gets SIGHUP)
+/// while rinit's child is stopped in the background. The shell passes the
+/// hangup to its jobs, with a SIGCONT to the stopped ones; since rinit's
+/// job reads as stopped, that reaches the child, and neither is left
+/// behind.
+#[test]
+fn a_hangup_ends_a_stopped_background_rinit_and_its_child() {
+    let mut sh = Shell::start();
+    let r = rinit();
+    sh.type_line(&format!("{} -- sh -c '{READER}' &", path_str(&r)));
+    let child = sh.ready_pid();
+    let rinit_pid = parent_of(child);
+    sh.pty.after("Stopped");
+    // SAFETY: kill has no memory-safety preconditions; bash is ours.
+    unsafe { libc::kill(sh.pty.holder.id() as i32, libc::SIGHUP) };
+    wait_until("the child and rinit to end", || {
+        !alive(child) && !alive(rinit_pid)
+    });
+}

@@ -8,6 +8,7 @@
 //! line that gets through says how many were lost. Write errors are ignored.
 
 use std::fmt::{self, Write as _};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use crate::config::Personality;
@@ -16,8 +17,8 @@ use crate::messages::{self, Msg, Style};
 /// 0 errors, 1 warnings (default), 2 signals and exits, 3 every reap.
 static VERBOSITY: AtomicU8 = AtomicU8::new(1);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
-/// Whose words: a `Personality` as a number (set once, before the child).
-static PERSONALITY: AtomicU8 = AtomicU8::new(0);
+/// Whose words (set once, before the child); rinit's until then.
+static STYLE: OnceLock<&'static Style> = OnceLock::new();
 
 pub const ERROR: u8 = 0;
 pub const WARN: u8 = 1;
@@ -29,17 +30,12 @@ pub fn set_verbosity(level: u8) {
 }
 
 pub fn set_personality(p: Personality) {
-    let n = PERSONALITIES.iter().position(|&q| q == p).unwrap_or(0);
-    PERSONALITY.store(n as u8, Ordering::Relaxed);
+    let _ = STYLE.set(messages::style(p));
 }
 
-fn personality() -> Personality {
-    let n = PERSONALITY.load(Ordering::Relaxed) as usize;
-    PERSONALITIES.get(n).copied().unwrap_or(Personality::Rinit)
+fn style() -> &'static Style {
+    STYLE.get().copied().unwrap_or(&messages::RINIT)
 }
-
-const PERSONALITIES: [Personality; 3] =
-    [Personality::Rinit, Personality::Tini, Personality::DumbInit];
 
 pub fn enabled(level: u8) -> bool {
     level <= VERBOSITY.load(Ordering::Relaxed)
@@ -70,7 +66,7 @@ impl fmt::Write for Line {
 /// Says `msg` in the personality's words, each line only if its level is
 /// enabled.
 pub fn say(msg: Msg) {
-    let style = messages::style(personality());
+    let style = style();
     style.words(&msg, &mut |level, args| line(style, level, args));
 }
 

@@ -218,6 +218,15 @@ pub fn getppid() -> i32 {
     unsafe { libc::getppid() }
 }
 
+/// Whether this process is a child subreaper (the bit survives `exec`, so
+/// a launcher may have set it for rinit).
+pub fn is_child_subreaper() -> bool {
+    let mut bit: c_int = 0;
+    // SAFETY: PR_GET_CHILD_SUBREAPER writes one int through the pointer.
+    let r = unsafe { libc::prctl(libc::PR_GET_CHILD_SUBREAPER, &mut bit as *mut c_int) };
+    r == 0 && bit != 0
+}
+
 pub fn set_child_subreaper() -> io::Result<()> {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes one integer argument.
     check(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong) }).map(drop)
@@ -263,6 +272,25 @@ pub fn wait_any(block: bool) -> io::Result<Wait> {
     }
 }
 
+/// The signal that stopped child `pid`, if it stopped since the last ask
+/// (`waitid` with `WSTOPPED` only: an exit is left for the reaper).
+pub fn stopped(pid: i32) -> Option<i32> {
+    // SAFETY: siginfo_t is plain data; all-zero is valid (si_pid 0).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a live siginfo_t for waitid to fill.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WSTOPPED | libc::WNOHANG,
+        )
+    };
+    // SAFETY: waitid filled the struct (or left it zeroed).
+    let (who, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+    (r == 0 && who == pid && code == libc::CLD_STOPPED).then_some(status)
+}
+
 /// Waits for one specific child (used only before the loop starts).
 pub fn wait_pid(pid: i32) -> io::Result<i32> {
     let mut status = 0;
@@ -284,16 +312,45 @@ pub fn setpgid(pid: i32, pgid: i32) -> io::Result<()> {
     check(unsafe { libc::setpgid(pid, pgid) }).map(drop)
 }
 
+/// Whether stdin is a terminal.
+pub fn stdin_is_tty() -> bool {
+    // SAFETY: isatty only reads the descriptor's state.
+    unsafe { libc::isatty(0) == 1 }
+}
+
 /// The foreground process group of the terminal on stdin, if stdin is a
-/// terminal this process may ask about.
+/// terminal and that group is visible here. In a new PID namespace a
+/// group from outside reads as 0, so `None` does not mean "no terminal".
 pub fn foreground_group() -> Option<i32> {
-    // SAFETY: isatty and tcgetpgrp only read the descriptor's state.
-    unsafe {
-        if libc::isatty(0) != 1 {
-            return None;
-        }
-        let pgrp = libc::tcgetpgrp(0);
-        (pgrp > 0).then_some(pgrp)
+    if !stdin_is_tty() {
+        return None;
+    }
+    // SAFETY: tcgetpgrp only reads the terminal's state.
+    let pgrp = unsafe { libc::tcgetpgrp(0) };
+    (pgrp > 0).then_some(pgrp)
+}
+
+/// Whether this process's group is the foreground group of the terminal
+/// on stdin, as the kernel sees it. Comparing `getpgrp()` with
+/// `tcgetpgrp()` cannot tell: as PID 1 of a new PID namespace both read 0
+/// when the groups live outside it. A zero-byte `read` on the terminal
+/// can: with SIGTTIN blocked (rinit blocks it before anything else) the
+/// kernel fails it with EIO for a background group only, and reads
+/// nothing either way. Not a terminal: `false`.
+pub fn in_foreground() -> bool {
+    if !stdin_is_tty() {
+        return false;
+    }
+    let mut byte = 0u8;
+    // SAFETY: a zero-length read into a live byte; nothing is consumed.
+    let n = unsafe { libc::read(0, (&raw mut byte).cast(), 0) };
+    if n == 0 {
+        return true;
+    }
+    match io::Error::last_os_error().raw_os_error() {
+        Some(libc::EIO) => false,
+        // Opened write-only, say: fall back to comparing the groups.
+        _ => foreground_group().is_some_and(|g| g == getpgrp()),
     }
 }
 
@@ -324,14 +381,22 @@ pub fn detach_tty() -> io::Result<()> {
 
 /// Consumes pending instances of the signals in `mask` without acting on
 /// them (after TIOCNOTTY the kernel sends SIGHUP and SIGCONT to us).
-pub fn discard_pending(mask: u64) {
-    let Ok(fd) = signalfd(mask) else { return };
+/// Returns the mask of those it consumed.
+pub fn discard_pending(mask: u64) -> u64 {
+    let Ok(fd) = signalfd(mask) else { return 0 };
     let mut buf = [zeroed_siginfo(); 4];
+    let mut consumed = 0;
     while poll_readable(&fd, 0).unwrap_or(false) {
-        if read_signals(&fd, &mut buf).map_or(true, |s| s.is_empty()) {
-            break;
+        match read_signals(&fd, &mut buf) {
+            Ok(got) if !got.is_empty() => {
+                for s in got {
+                    consumed |= signals::bit(s.ssi_signo as i32);
+                }
+            }
+            _ => break,
         }
     }
+    consumed
 }
 
 pub fn zeroed_siginfo() -> libc::signalfd_siginfo {
@@ -445,8 +510,12 @@ pub struct ChildPlan<'a> {
     pub setsid: bool,
     /// After `setsid`, make the terminal on stdin our controlling tty.
     pub take_tty: bool,
-    /// Make our new group the terminal's foreground group.
+    /// Make our new group the terminal's foreground group (with SIGTTOU
+    /// still blocked, as rinit's mask is until the exec).
     pub foreground: bool,
+    /// One argv per candidate, `/bin/sh CANDIDATE ARG...`, to run a file
+    /// the kernel refuses with ENOEXEC as `execvp` does; empty: no fallback.
+    pub sh_argvs: &'a [Vec<*const c_char>],
     pub cwd: Option<RawFd>,
     /// Set every signal's disposition back to default (dumb-init).
     pub reset_dispositions: bool,
@@ -532,9 +601,15 @@ fn child(plan: &ChildPlan) -> ! {
         // Like execvp: skip candidates that do not exist, remember EACCES.
         let mut err = libc::ENOENT;
         let mut denied = false;
-        for path in plan.candidates {
+        for (i, path) in plan.candidates.iter().enumerate() {
             libc::execve(path.as_ptr(), plan.argv.as_ptr(), envp);
             err = errno();
+            if err == libc::ENOEXEC {
+                if let Some(sh) = plan.sh_argvs.get(i) {
+                    libc::execve(c"/bin/sh".as_ptr(), sh.as_ptr(), envp);
+                }
+                break;
+            }
             match err {
                 libc::EACCES => denied = true,
                 libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {}
@@ -655,7 +730,7 @@ pub fn close_inherited(keep: &[RawFd]) -> io::Result<()> {
 
 /// `close_inherited` through `/proc/self/fd`.
 fn close_listed(keep: &[RawFd]) -> io::Result<()> {
-    let open: Vec<RawFd> = fs::read_dir("/proc/self/fd")?
+    let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .collect();
     for fd in open {

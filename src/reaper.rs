@@ -25,7 +25,7 @@
 use std::os::fd::OwnedFd;
 
 use crate::exit::{self, Outcome};
-use crate::signals::Signal;
+use crate::messages::Msg;
 use crate::sys::{self, Children};
 
 /// What the reaper learnt from a wake-up.
@@ -116,7 +116,8 @@ impl Reaper {
         self.main_fd.as_ref()
     }
 
-    fn main_gone(&self) -> bool {
+    /// Whether the main child has ended (or there is none).
+    pub fn main_gone(&self) -> bool {
         matches!(self.main, Main::Gone | Main::Absent)
     }
 
@@ -240,7 +241,10 @@ impl Reaper {
             Ok(Some(status)) => {
                 self.fall_back();
                 let outcome = Outcome::from_wait_status(status);
-                crate::info!("main child {} {}", self.main_pid, describe(outcome));
+                crate::log::say(Msg::MainExited {
+                    pid: self.main_pid,
+                    outcome,
+                });
                 self.main = Main::Gone;
                 let none_left = self.reap() == Report::NoneLeft;
                 self.main_ended(known(outcome), Some(none_left))
@@ -279,7 +283,10 @@ impl Reaper {
                 None
             }
         };
-        crate::info!("main child {} {}", self.main_pid, describe(outcome));
+        crate::log::say(Msg::MainExited {
+            pid: self.main_pid,
+            outcome,
+        });
         self.main_ended(known(outcome), None)
     }
 
@@ -337,11 +344,13 @@ impl Reaper {
                     let outcome = Outcome::from_wait_status(status);
                     if pid == self.main_pid && self.main != Main::Absent {
                         main_outcome = Some(known(outcome));
-                        crate::info!("main child {pid} {}", describe(outcome));
-                    } else if self.warn_on_reap {
-                        crate::warn!("reaped process {pid} ({})", describe(outcome));
+                        crate::log::say(Msg::MainExited { pid, outcome });
                     } else {
-                        crate::debug!("reaped process {pid} ({})", describe(outcome));
+                        crate::log::say(Msg::Reaped {
+                            pid,
+                            outcome,
+                            warn: self.warn_on_reap,
+                        });
                     }
                 }
                 Ok(sys::Wait::Running) => break false,
@@ -365,23 +374,4 @@ impl Reaper {
 /// The main child's outcome; without one, rinit itself failed (125).
 fn known(outcome: Option<Outcome>) -> Outcome {
     outcome.unwrap_or(Outcome::Exited(exit::RINIT_FAILED))
-}
-
-/// How a reaped process ended, for log lines. A `Display` value, not a
-/// `String`: log arguments are evaluated even when the level is off, and
-/// the reap path must not allocate.
-struct Described(Option<Outcome>);
-
-fn describe(outcome: Option<Outcome>) -> Described {
-    Described(outcome)
-}
-
-impl std::fmt::Display for Described {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(Outcome::Exited(n)) => write!(f, "exited with {n}"),
-            Some(Outcome::Signaled(s)) => write!(f, "killed by {}", Signal(s)),
-            None => f.write_str("changed state"),
-        }
-    }
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, ForwardTo, Mode, Personality};
 use crate::exit::{self, Outcome, Remap};
+use crate::messages::Msg;
 use crate::reaper::{Reaper, Report};
 use crate::signals::{self, Rewrite, SIGCHLD, SIGINT, SIGKILL, SIGSTOP, SIGTERM, Signal};
 use crate::spawn::Child;
@@ -49,6 +50,10 @@ pub enum Event {
     ChildrenGone,
     /// Time passed; deadlines may have expired.
     Tick,
+    /// The main child, which shares rinit's terminal, was stopped by
+    /// this job-control signal (Ctrl-Z, or reading the terminal from the
+    /// background).
+    MainStopped(i32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +64,10 @@ pub enum Action {
     },
     /// Stop rinit itself (dumb-init's job control).
     StopSelf,
+    /// A SIGCONT came (a shell's `fg` may have given rinit's group the
+    /// terminal): hand the terminal on to the child's group if rinit's
+    /// group holds it.
+    HandOnTerminal,
     /// The main child is gone: give the terminal back.
     ReclaimTerminal,
     Exit(u8),
@@ -106,8 +115,10 @@ pub struct Machine {
     remap: Remap,
     grace: Duration,
     term_delay: Duration,
-    /// dumb-init in setsid mode: TSTP/TTIN/TTOU become STOP, then rinit
-    /// stops itself; and the child's group gets SIGTERM when it exits.
+    /// dumb-init: TSTP/TTIN/TTOU are forwarded, then rinit stops itself.
+    dumb: bool,
+    /// dumb-init in setsid mode: TSTP/TTIN/TTOU are forwarded as STOP
+    /// unless rewritten; and the child's group gets SIGTERM when it exits.
     dumb_setsid: bool,
     phase: Phase,
     /// A SIGTERM held by `--term-delay`: when to send it, and as what.
@@ -123,6 +134,7 @@ impl Machine {
             remap: config.remap,
             grace: config.grace,
             term_delay: config.term_delay,
+            dumb: config.personality == Personality::DumbInit,
             dumb_setsid: config.personality == Personality::DumbInit && config.setsid,
             phase: match (child, &config.mode) {
                 (Some(c), _) => Phase::Running {
@@ -177,7 +189,7 @@ impl Machine {
                 self.on_signal(sig, to, now, &mut out);
             }
             (
-                Phase::Running { pgid, .. },
+                Phase::Running { pid, pgid },
                 Event::MainExited {
                     outcome,
                     others_left,
@@ -186,10 +198,17 @@ impl Machine {
                 self.outcome = Some(outcome);
                 self.held = None;
                 out.push(Action::ReclaimTerminal);
-                if self.dumb_setsid {
+                // dumb-init's farewell: SIGTERM to the child's group in
+                // setsid mode, to the child alone (long gone, so to no one)
+                // with -c.
+                if self.dumb {
                     out.push(Action::Send {
                         sig: SIGTERM,
-                        to: Target::Group(pgid),
+                        to: if self.dumb_setsid {
+                            Target::Group(pgid)
+                        } else {
+                            Target::Pid(pid)
+                        },
                     });
                 }
                 if !others_left || self.grace.is_zero() {
@@ -221,6 +240,14 @@ impl Machine {
                 }
             }
             (Phase::Running { .. }, Event::ChildrenGone) => {}
+            // The shell sees its job (rinit's group) stopped, as it would
+            // see the program itself, and takes the terminal back; its
+            // `fg` or `bg` then sends rinit the SIGCONT that goes on.
+            (Phase::Running { .. }, Event::MainStopped(sig)) => {
+                if matches!(sig, signals::SIGTSTP | signals::SIGTTIN | signals::SIGTTOU) {
+                    out.push(Action::StopSelf);
+                }
+            }
             (Phase::Draining { .. }, Event::Signal(sig)) => {
                 let to = self.rewrite.get(sig);
                 if to != 0 && to != SIGCHLD {
@@ -270,15 +297,26 @@ impl Machine {
 
     /// A signal for the running main child, reaching `to`.
     fn on_signal(&mut self, sig: i32, to: Target, now: Instant, out: &mut Actions) {
-        if self.dumb_setsid && matches!(sig, signals::SIGTSTP | signals::SIGTTIN | signals::SIGTTOU)
-        {
-            out.push(Action::Send { sig: SIGSTOP, to });
+        if sig == signals::SIGCONT {
+            out.push(Action::HandOnTerminal);
+        }
+        let job_control = matches!(sig, signals::SIGTSTP | signals::SIGTTIN | signals::SIGTTOU);
+        let mut forwarded = self.rewrite.get(sig);
+        // In setsid mode the child's session has no one to stop it but
+        // rinit: STOP, unless a rewrite says otherwise.
+        if self.dumb_setsid && job_control && forwarded == sig {
+            forwarded = SIGSTOP;
+        }
+        if forwarded == 0 {
+            crate::log::say(Msg::Dropped { sig });
+        } else if self.dumb && job_control {
+            out.push(Action::Send { sig: forwarded, to });
+        }
+        if self.dumb && job_control {
             out.push(Action::StopSelf);
             return;
         }
-        let forwarded = self.rewrite.get(sig);
         if forwarded == 0 {
-            crate::info!("dropping {} (rewritten to 0)", Signal(sig));
             return;
         }
         if !self.term_delay.is_zero() && (sig == SIGTERM || sig == SIGINT) {
@@ -344,7 +382,8 @@ impl Executor {
     /// when the reaper wants it.
     fn wanted(&self) -> u64 {
         let all = signals::blocked_mask();
-        if self.reaper.wants_sigchld() {
+        // On a terminal, SIGCHLD also says the child stopped.
+        if self.reaper.wants_sigchld() || self.main.is_some_and(|c| c.terminal) {
             all
         } else {
             all & !signals::bit(SIGCHLD)
@@ -413,8 +452,12 @@ impl Executor {
                 chld = Some(chld.unwrap_or(false) || exited);
             }
             if let Some(exited) = chld {
+                crate::log::say(Msg::Received { sig: SIGCHLD });
                 let report = self.reaper.on_sigchld(exited);
                 if let Some(code) = self.report(report) {
+                    return code;
+                }
+                if let Some(code) = self.job_control() {
                     return code;
                 }
             }
@@ -427,7 +470,7 @@ impl Executor {
                 .map(|s| s.ssi_signo as i32)
                 .filter(|&n| n != SIGCHLD)
             {
-                crate::debug!("received {}", Signal(sig));
+                crate::log::say(Msg::Received { sig });
                 if let Some(code) = self.event(Event::Signal(sig)) {
                     return code;
                 }
@@ -466,12 +509,17 @@ impl Executor {
             match action {
                 Action::Send { sig, to } => self.send(sig, to),
                 Action::StopSelf => {
-                    crate::info!("stopping rinit itself (job control)");
+                    crate::log::say(Msg::StoppingSelf);
                     let _ = sys::kill(sys::getpid(), SIGSTOP);
                 }
+                Action::HandOnTerminal => {
+                    if let Some(child) = self.main.filter(|c| c.terminal) {
+                        crate::spawn::hand_on_terminal(child.pgid);
+                    }
+                }
                 Action::ReclaimTerminal => {
-                    if self.main.is_some_and(|c| c.took_foreground) {
-                        let _ = sys::set_foreground(sys::getpgrp());
+                    if let Some(child) = self.main.filter(|c| c.terminal) {
+                        crate::spawn::reclaim_terminal(child.pgid);
                     }
                 }
                 Action::Exit(code) => exit = Some(code),
@@ -484,7 +532,7 @@ impl Executor {
                     self.shutdown_wakeups
                 );
             }
-            crate::info!("exiting with status {code}");
+            crate::log::say(Msg::Exiting { code });
         }
         exit
     }
@@ -494,28 +542,31 @@ impl Executor {
             Target::Pid(pid) | Target::Group(pid) => {
                 let group = matches!(to, Target::Group(_));
                 let target = if group { -pid } else { pid };
+                let main = self.main.is_some_and(|c| c.pid == pid);
                 // Once the main child is gone (the kernel releases it the
                 // moment it exits, before rinit hears of it), its pid and
                 // its group's id may be anyone's. Its pidfd still names
                 // only it: a signal to it fails, and one to its group
                 // reaches only the group numbered by its pid, never one
-                // that took over the number.
-                let pidfd = self
-                    .reaper
-                    .main_pidfd()
-                    .filter(|_| self.main.is_some_and(|c| c.pid == pid));
+                // that took over the number. Without a pidfd, a reaped
+                // main child is not signalled at all.
+                let pidfd = self.reaper.main_pidfd().filter(|_| main);
                 let sent = match pidfd.map(|fd| sys::pidfd_send_signal(fd, sig, group)) {
                     // No process-group flag before Linux 6.9.
                     Some(Err(e)) if e.raw_os_error() == Some(libc::EINVAL) => {
                         sys::kill(target, sig)
                     }
                     Some(r) => r,
+                    None if main && !group && self.reaper.main_gone() => {
+                        Err(std::io::Error::from_raw_os_error(libc::ESRCH))
+                    }
                     None => sys::kill(target, sig),
                 };
-                match sent {
-                    Ok(()) => crate::info!("forwarded {} to {}", Signal(sig), target),
-                    Err(e) => crate::debug!("cannot forward {} to {target}: {e}", Signal(sig)),
-                }
+                crate::log::say(Msg::Forwarded {
+                    sig,
+                    target,
+                    failed: sent.err().and_then(|e| e.raw_os_error()),
+                });
             }
             Target::Remaining if self.is_pid1 => {
                 let left = if crate::log::enabled(crate::log::INFO) {
@@ -547,6 +598,16 @@ impl Executor {
             },
         }
     }
+
+    /// A main child on rinit's terminal that a job-control signal stopped
+    /// stops rinit too (see `Event::MainStopped`).
+    fn job_control(&mut self) -> Option<u8> {
+        let child = self
+            .main
+            .filter(|c| c.terminal && !self.reaper.main_gone())?;
+        let sig = sys::stopped(child.pid)?;
+        self.event(Event::MainStopped(sig))
+    }
 }
 
 #[cfg(test)]
@@ -566,7 +627,7 @@ mod tests {
         let child = Child {
             pid: 100,
             pgid: 100,
-            took_foreground: false,
+            terminal: false,
         };
         Machine::new(&config(argv), Some(child))
     }
@@ -755,16 +816,18 @@ mod tests {
     #[test]
     fn dumb_init_job_control_and_exit() {
         let now = Instant::now();
+        let stop = Action::StopSelf;
+        // setsid mode: STOP to the group by default, then rinit stops.
         let mut m = machine(&["dumb-init", "x"]);
         for sig in [signals::SIGTSTP, signals::SIGTTIN, signals::SIGTTOU] {
             assert_eq!(
                 acts(&mut m, Event::Signal(sig), now),
-                [send(SIGSTOP, Target::Group(100)), Action::StopSelf]
+                [send(SIGSTOP, Target::Group(100)), stop]
             );
         }
         assert_eq!(
             acts(&mut m, Event::Signal(signals::SIGCONT), now),
-            [send(18, Target::Group(100))]
+            [Action::HandOnTerminal, send(18, Target::Group(100))]
         );
         assert_eq!(
             acts(&mut m, EXITED0, now),
@@ -774,16 +837,50 @@ mod tests {
                 Action::Exit(0)
             ]
         );
-        // Without setsid, job-control signals are plain signals.
+        // A -r for them replaces the STOP; to 0 drops it; rinit still stops.
+        let mut m = machine(&["dumb-init", "-r", "20:10", "-r", "22:0", "x"]);
+        assert_eq!(
+            acts(&mut m, Event::Signal(20), now),
+            [send(10, Target::Group(100)), stop]
+        );
+        assert_eq!(acts(&mut m, Event::Signal(22), now), [stop]);
+        assert_eq!(
+            acts(&mut m, Event::Signal(21), now),
+            [send(SIGSTOP, Target::Group(100)), stop]
+        );
+        // -c: forwarded as they are, to the child, then rinit stops; the
+        // farewell TERM goes to the (reaped) child alone.
         let mut m = machine(&["dumb-init", "-c", "x"]);
         assert_eq!(
             acts(&mut m, Event::Signal(20), now),
-            [send(20, Target::Pid(100))]
+            [send(20, Target::Pid(100)), stop]
         );
+        let mut m = machine(&["dumb-init", "-c", "-r", "20:0", "x"]);
+        assert_eq!(acts(&mut m, Event::Signal(20), now), [stop]);
+        assert_eq!(
+            acts(&mut m, EXITED0, now),
+            [
+                Action::ReclaimTerminal,
+                send(15, Target::Pid(100)),
+                Action::Exit(0)
+            ]
+        );
+        // rinit: a child on rinit's terminal stopped by job control
+        // stops rinit too; any other stop does not.
+        let mut m = machine(&["rinit", "x"]);
+        for sig in [signals::SIGTSTP, signals::SIGTTIN, signals::SIGTTOU] {
+            assert_eq!(acts(&mut m, Event::MainStopped(sig), now), [stop]);
+        }
+        assert_eq!(acts(&mut m, Event::MainStopped(SIGSTOP), now), []);
+        // rinit: plain signals, rinit never stops itself.
         let mut m = machine(&["rinit", "x"]);
         assert_eq!(
             acts(&mut m, Event::Signal(20), now),
             [send(20, Target::Pid(100))]
+        );
+        assert_eq!(
+            acts(&mut m, Event::Signal(18), now),
+            [Action::HandOnTerminal, send(18, Target::Pid(100))]
         );
     }
 }

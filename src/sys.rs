@@ -218,6 +218,15 @@ pub fn getppid() -> i32 {
     unsafe { libc::getppid() }
 }
 
+/// Whether this process is a child subreaper (the bit survives `exec`, so
+/// a launcher may have set it for rinit).
+pub fn is_child_subreaper() -> bool {
+    let mut bit: c_int = 0;
+    // SAFETY: PR_GET_CHILD_SUBREAPER writes one int through the pointer.
+    let r = unsafe { libc::prctl(libc::PR_GET_CHILD_SUBREAPER, &mut bit as *mut c_int) };
+    r == 0 && bit != 0
+}
+
 pub fn set_child_subreaper() -> io::Result<()> {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes one integer argument.
     check(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong) }).map(drop)
@@ -263,6 +272,25 @@ pub fn wait_any(block: bool) -> io::Result<Wait> {
     }
 }
 
+/// The signal that stopped child `pid`, if it stopped since the last ask
+/// (`waitid` with `WSTOPPED` only: an exit is left for the reaper).
+pub fn stopped(pid: i32) -> Option<i32> {
+    // SAFETY: siginfo_t is plain data; all-zero is valid (si_pid 0).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a live siginfo_t for waitid to fill.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WSTOPPED | libc::WNOHANG,
+        )
+    };
+    // SAFETY: waitid filled the struct (or left it zeroed).
+    let (who, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+    (r == 0 && who == pid && code == libc::CLD_STOPPED).then_some(status)
+}
+
 /// Waits for one specific child (used only before the loop starts).
 pub fn wait_pid(pid: i32) -> io::Result<i32> {
     let mut status = 0;
@@ -284,16 +312,45 @@ pub fn setpgid(pid: i32, pgid: i32) -> io::Result<()> {
     check(unsafe { libc::setpgid(pid, pgid) }).map(drop)
 }
 
+/// Whether stdin is a terminal.
+pub fn stdin_is_tty() -> bool {
+    // SAFETY: isatty only reads the descriptor's state.
+    unsafe { libc::isatty(0) == 1 }
+}
+
 /// The foreground process group of the terminal on stdin, if stdin is a
-/// terminal this process may ask about.
+/// terminal and that group is visible here. In a new PID namespace a
+/// group from outside reads as 0, so `None` does not mean "no terminal".
 pub fn foreground_group() -> Option<i32> {
-    // SAFETY: isatty and tcgetpgrp only read the descriptor's state.
-    unsafe {
-        if libc::isatty(0) != 1 {
-            return None;
-        }
-        let pgrp = libc::tcgetpgrp(0);
-        (pgrp > 0).then_some(pgrp)
+    if !stdin_is_tty() {
+        return None;
+    }
+    // SAFETY: tcgetpgrp only reads the terminal's state.
+    let pgrp = unsafe { libc::tcgetpgrp(0) };
+    (pgrp > 0).then_some(pgrp)
+}
+
+/// Whether this process's group is the foreground group of the terminal
+/// on stdin, as the kernel sees it. Comparing `getpgrp()` with
+/// `tcgetpgrp()` cannot tell: as PID 1 of a new PID namespace both read 0
+/// when the groups live outside it. A zero-byte `read` on the terminal
+/// can: with SIGTTIN blocked (rinit blocks it before anything else) the
+/// kernel fails it with EIO for a background group only, and reads
+/// nothing either way. Not a terminal: `false`.
+pub fn in_foreground() -> bool {
+    if !stdin_is_tty() {
+        return false;
+    }
+    let mut byte = 0u8;
+    // SAFETY: a zero-length read into a live byte; nothing is consumed.
+    let n = unsafe { libc::read(0, (&raw mut byte).cast(), 0) };
+    if n == 0 {
+        return true;
+    }
+    match io::Error::last_os_error().raw_os_error() {
+        Some(libc::EIO) => false,
+        // Opened write-only, say: fall back to comparing the groups.
+        _ => foreground_group().is_some_and(|g| g == getpgrp()),
     }
 }
 
@@ -324,14 +381,22 @@ pub fn detach_tty() -> io::Result<()> {
 
 /// Consumes pending instances of the signals in `mask` without acting on
 /// them (after TIOCNOTTY the kernel sends SIGHUP and SIGCONT to us).
-pub fn discard_pending(mask: u64) {
-    let Ok(fd) = signalfd(mask) else { return };
+/// Returns the mask of those it consumed.
+pub fn discard_pending(mask: u64) -> u64 {
+    let Ok(fd) = signalfd(mask) else { return 0 };
     let mut buf = [zeroed_siginfo(); 4];
+    let mut consumed = 0;
     while poll_readable(&fd, 0).unwrap_or(false) {
-        if read_signals(&fd, &mut buf).map_or(true, |s| s.is_empty()) {
-            break;
+        match read_signals(&fd, &mut buf) {
+            Ok(got) if !got.is_empty() => {
+                for s in got {
+                    consumed |= signals::bit(s.ssi_signo as i32);
+                }
+            }
+            _ => break,
         }
     }
+    consumed
 }
 
 pub fn zeroed_siginfo() -> libc::signalfd_siginfo {
@@ -445,8 +510,12 @@ pub struct ChildPlan<'a> {
     pub setsid: bool,
     /// After `setsid`, make the terminal on stdin our controlling tty.
     pub take_tty: bool,
-    /// Make our new group the terminal's foreground group.
+    /// Make our new group the terminal's foreground group (with SIGTTOU
+    /// still blocked, as rinit's mask is until the exec).
     pub foreground: bool,
+    /// One argv per candidate, `/bin/sh CANDIDATE ARG...`, to run a file
+    /// the kernel refuses with ENOEXEC as `execvp` does; empty: no fallback.
+    pub sh_argvs: &'a [Vec<*const c_char>],
     pub cwd: Option<RawFd>,
     /// Set every signal's disposition back to default (dumb-init).
     pub reset_dispositions: bool,
@@ -457,6 +526,9 @@ pub struct ChildPlan<'a> {
     pub mask: u64,
     /// Write end of the close-on-exec pipe: gets (stage, errno) on failure.
     pub report: RawFd,
+    /// The environment to exec with, when `LISTEN_PID` must be rewritten
+    /// (else the inherited `environ`).
+    pub listen_env: Option<&'a ListenEnv>,
 }
 
 /// Forks. In the child, runs `plan` and never returns; in the parent,
@@ -525,12 +597,19 @@ fn child(plan: &ChildPlan) -> ! {
             0usize,
             8,
         );
+        let envp = plan.listen_env.map_or(environ, ListenEnv::for_child);
         // Like execvp: skip candidates that do not exist, remember EACCES.
         let mut err = libc::ENOENT;
         let mut denied = false;
-        for path in plan.candidates {
-            libc::execve(path.as_ptr(), plan.argv.as_ptr(), environ);
+        for (i, path) in plan.candidates.iter().enumerate() {
+            libc::execve(path.as_ptr(), plan.argv.as_ptr(), envp);
             err = errno();
+            if err == libc::ENOEXEC {
+                if let Some(sh) = plan.sh_argvs.get(i) {
+                    libc::execve(c"/bin/sh".as_ptr(), sh.as_ptr(), envp);
+                }
+                break;
+            }
             match err {
                 libc::EACCES => denied = true,
                 libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {}
@@ -542,6 +621,127 @@ fn child(plan: &ChildPlan) -> ! {
         }
         fail(STAGE_EXEC, err)
     }
+}
+
+/// The child's environment when `LISTEN_PID` names rinit itself (socket
+/// activation, SPEC "Descriptors and environment"): `environ`'s pointers,
+/// with that entry pointing at a buffer the child fills with its own pid.
+/// Built before the fork, so the child only writes digits (no allocation).
+#[derive(Debug)]
+pub struct ListenEnv {
+    /// NULL-terminated, as `execve` wants it.
+    envp: Vec<*const c_char>,
+    /// `LISTEN_PID=` and room for any pid and the NUL.
+    entry: Box<[std::cell::Cell<u8>; 32]>,
+}
+
+const LISTEN_PID: &[u8] = b"LISTEN_PID=";
+
+impl ListenEnv {
+    /// `Some` when the environment's `LISTEN_PID` is `pid` (rinit's own).
+    pub fn prepare(pid: i32) -> Option<ListenEnv> {
+        let mut digits = [0u8; 12];
+        let want = decimal(pid, &mut digits);
+        let mut envp = Vec::new();
+        let mut at = None;
+        // SAFETY: environ is the NULL-terminated array of NUL-terminated
+        // strings set up by the C runtime; rinit is single-threaded and
+        // never changes its environment.
+        unsafe {
+            let mut entry = environ;
+            while !entry.is_null() && !(*entry).is_null() {
+                let text = CStr::from_ptr(*entry).to_bytes();
+                if at.is_none() && text.starts_with(LISTEN_PID) {
+                    if &text[LISTEN_PID.len()..] != want {
+                        return None;
+                    }
+                    at = Some(envp.len());
+                }
+                envp.push(*entry);
+                entry = entry.add(1);
+            }
+        }
+        let at = at?;
+        envp.push(std::ptr::null());
+        let entry: Box<[std::cell::Cell<u8>; 32]> = Box::default();
+        for (cell, &b) in entry.iter().zip(LISTEN_PID) {
+            cell.set(b);
+        }
+        envp[at] = entry.as_ptr().cast();
+        Some(ListenEnv { envp, entry })
+    }
+
+    /// In the child: writes the child's own pid into the entry and returns
+    /// the environment. Async-signal-safe: a syscall and byte stores.
+    fn for_child(&self) -> *const *const c_char {
+        let mut digits = [0u8; 12];
+        // SAFETY: getpid cannot fail and touches no memory.
+        let text = decimal(unsafe { libc::getpid() }, &mut digits);
+        let value = &self.entry[LISTEN_PID.len()..];
+        for (cell, &b) in value.iter().zip(text.iter().chain(&[0])) {
+            cell.set(b);
+        }
+        self.envp.as_ptr()
+    }
+}
+
+/// `n` in decimal, in `buf` (no allocation: also for the forked child).
+fn decimal(n: i32, buf: &mut [u8; 12]) -> &[u8] {
+    let mut n = n.unsigned_abs();
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || start == 0 {
+            break;
+        }
+    }
+    &buf[start..]
+}
+
+/// Closes every descriptor above stderr except `keep`: what rinit
+/// inherited belongs to the child, which has its own copies by now (SPEC
+/// "Descriptors and environment"). `close_range` where the kernel has it
+/// (Linux 5.9), else the list in `/proc/self/fd`.
+pub fn close_inherited(keep: &[RawFd]) -> io::Result<()> {
+    let mut keep = keep.to_vec();
+    keep.sort_unstable();
+    let mut from: c_int = 3;
+    let mut ranges = Vec::new();
+    for &fd in keep.iter().filter(|&&fd| fd >= 3) {
+        if fd > from {
+            ranges.push((from, fd - 1));
+        }
+        from = from.max(fd + 1);
+    }
+    ranges.push((from, c_int::MAX));
+    for &(first, last) in &ranges {
+        // SAFETY: close_range takes two descriptor numbers and flags; it
+        // closes only descriptors, none of which Rust objects of rinit's
+        // own own (those are in `keep`).
+        let done = unsafe { libc::syscall(libc::SYS_close_range, first as u32, last as u32, 0u32) };
+        if done < 0 {
+            return close_listed(&keep);
+        }
+    }
+    Ok(())
+}
+
+/// `close_inherited` through `/proc/self/fd`.
+fn close_listed(keep: &[RawFd]) -> io::Result<()> {
+    let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in open {
+        if fd >= 3 && !keep.contains(&fd) {
+            // SAFETY: fd was open in this process and is none of the
+            // descriptors rinit owns (`keep`); the directory's own
+            // descriptor is closed already (EBADF is harmless).
+            unsafe { libc::close(fd) };
+        }
+    }
+    Ok(())
 }
 
 /// The reason text for an errno, as `strerror` gives it.

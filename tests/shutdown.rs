@@ -433,9 +433,20 @@ impl Drop for Joined {
 /// process running `script` (which says `joined` once its traps are set);
 /// `args` go before the command. Returns rinit's end and the joined one's.
 fn shutdown_with_joined(args: &[&str], mode: &str, script: &str) -> (Ended, i32, Vec<String>) {
+    shutdown_with_joined_under(args, "echo ready; exec sleep 100", mode, script)
+}
+
+/// As `shutdown_with_joined`, with the main child running `sh -c main`
+/// (which says `ready`).
+fn shutdown_with_joined_under(
+    args: &[&str],
+    main: &str,
+    mode: &str,
+    script: &str,
+) -> (Ended, i32, Vec<String>) {
     let mut argv = vec!["-v"];
     argv.extend_from_slice(args);
-    argv.extend(["--", "sh", "-c", "echo ready; exec sleep 100"]);
+    argv.extend(["--", "sh", "-c", main]);
     let init = Init::start(
         &argv,
         Opts {
@@ -485,6 +496,38 @@ fn a_joined_process_gets_sigterm_and_time_to_clean_up() {
         );
         let wakeups = end.stderr.lines().find(|l| l.contains("woke up"));
         eprintln!("RINIT_REAP={mode}, joined process cleaning up: {wakeups:?}");
+    }
+}
+
+/// A straggler of rinit's own that ends at once on SIGTERM does not end
+/// the shutdown while a joined process is still cleaning up: rinit waits
+/// for the joined one too (not only for its own children, whose exit
+/// alone it hears of through SIGCHLD).
+#[test]
+fn a_joined_process_outlives_rinits_own_stragglers() {
+    if !can_pid1() {
+        return;
+    }
+    let script = "trap 'echo got TERM; sleep 0.6; echo cleanup done; exit 0' TERM; \
+                  echo joined; while :; do sleep 0.1; done";
+    // The main shell dies of SIGTERM in `wait`; its `sleep` is left to rinit.
+    let main = "sleep 100 & echo ready; wait";
+    for mode in ["auto", "wait"] {
+        let (end, code, lines) = shutdown_with_joined_under(&["-t", "60s"], main, mode, script);
+        assert_eq!(end.code, 143, "{mode}: {}", end.stderr);
+        assert!(
+            end.stderr.contains("sending SIGTERM to what is left"),
+            "{mode}: no straggler left: {}",
+            end.stderr
+        );
+        assert_eq!(
+            lines,
+            ["got TERM", "cleanup done"],
+            "{mode}: {}",
+            end.stderr
+        );
+        assert_eq!(code, 0, "{mode}: {}", end.stderr);
+        assert!(!end.stderr.contains("SIGKILL"), "{mode}: {}", end.stderr);
     }
 }
 

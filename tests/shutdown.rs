@@ -690,7 +690,11 @@ fn pdeathsig_as_pid1_sees_a_parent_that_died_before_prctl() {
             ..Opts::default()
         },
     );
-    let prctl = format!("{} ", libc::SYS_prctl);
+    // /proc/PID/syscall numbers the call as rinit's own ABI does: a
+    // 32-bit build (i686 on x86_64, armv7 on arm64) calls prctl 172.
+    let elf = std::fs::read(rinit()).unwrap();
+    let nr = if elf[4] == 1 { 172 } else { libc::SYS_prctl };
+    let prctl = format!("{nr} ");
     wait_until("rinit to be held in prctl", || {
         std::fs::read_to_string(format!("/proc/{}/syscall", init.pid))
             .is_ok_and(|s| s.starts_with(&prctl))

@@ -425,8 +425,17 @@ impl Executor {
                     self.shutdown_wakeups += 1;
                 }
                 let report = self.reaper.on_polled(&fds[1..]);
+                let changed = report != Report::Nothing;
                 if let Some(code) = self.report(report) {
                     return code;
+                }
+                // What the reaper just did may have emptied the signalfd
+                // that poll saw readable (falling back to reaping sets
+                // SIGCHLD to SIG_DFL, which discards a pending SIGCHLD):
+                // poll again rather than block in read with the pidfds
+                // unwatched.
+                if changed {
+                    continue;
                 }
                 if fds[0].revents & libc::POLLIN == 0 {
                     if let Some(code) = self.event(Event::Tick) {

@@ -14,10 +14,17 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 
+/// As PID 1 and as a subreaper. Under an emulator (qemu-user refuses
+/// `PR_SET_CHILD_SUBREAPER`: rinit warns, `tests/core.rs`
+/// `subreaper_when_not_pid1`) orphans are not rinit's when it is not
+/// PID 1, so there is no shutdown to test: PID 1 only.
 fn modes() -> Vec<Opts> {
     let mut m = vec![Opts::default()];
     if can_pid1() {
         m.insert(0, pid1());
+        if emulated() {
+            m.truncate(1);
+        }
     }
     m
 }

@@ -439,7 +439,8 @@ impl Init {
                     unsafe { libc::kill(self.pid, libc::SIGKILL) };
                 }
                 let _ = self.proc.kill();
-                panic!("rinit did not exit in time");
+                let stderr = self.stderr.lock().unwrap().clone();
+                panic!("rinit did not exit in time; stderr so far:\n{stderr}");
             }
             std::thread::sleep(Duration::from_millis(2));
         };

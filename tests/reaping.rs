@@ -115,7 +115,9 @@ fn the_kernel_reaps_orphans_without_waking_rinit() {
     // Each wave's orphans come after the last one's are gone, so rinit
     // reaping wakes at least once a wave (far more than 50 times).
     assert!(wakeups("wait") >= 50);
-    if kernel_reaps() {
+    // Under qemu-user the kernel never gets SA_NOCLDWAIT: rinit falls
+    // back to reaping (`the_main_childs_exit_shows_whether_the_kernel_releases`).
+    if kernel_reaps() && !emulated() {
         assert!(wakeups("auto") <= 5);
     }
 }

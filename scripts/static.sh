@@ -3,7 +3,7 @@
 # that it has no ELF interpreter (so it runs FROM scratch), prints its size
 # and sha256, and, for the native target, runs the integration tests again
 # against it. Installs the Rust target (and for aarch64 a cross linker).
-#   scripts/static.sh [x86_64-unknown-linux-musl|aarch64-unknown-linux-musl]
+#   scripts/static.sh [x86_64|aarch64|i686]-unknown-linux-musl
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:-x86_64-unknown-linux-musl}
@@ -14,6 +14,12 @@ case $target in
       apt-get update -qq && apt-get install -y -qq gcc-aarch64-linux-gnu
     fi
     export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
+    ;;
+  i686-*)
+    if ! command -v i686-linux-gnu-gcc >/dev/null; then
+      apt-get update -qq && apt-get install -y -qq gcc-i686-linux-gnu
+    fi
+    export CARGO_TARGET_I686_UNKNOWN_LINUX_MUSL_LINKER=i686-linux-gnu-gcc
     ;;
 esac
 cargo build --release --locked --target "$target"
@@ -40,5 +46,22 @@ case $target in
     ;;
 esac
 if [ "$target" = "$(uname -m)-unknown-linux-musl" ]; then
-  RINIT_BIN="$PWD/$bin" cargo test --test core --test shutdown --test personalities --test terminal --test faults
+  RINIT_BIN="$PWD/$bin" cargo test --test core --test shutdown --test reaping --test personalities --test terminal --test faults
 fi
+# Foreign builds for real: the 32-bit build natively on x86_64 (a wrong
+# kernel struct layout once left its children zombies), the aarch64 build
+# under qemu-user (which never passes SA_NOCLDWAIT on: rinit must fall
+# back to reaping, not hang).
+case $target in
+  i686-*)
+    if [ "$(uname -m)" = x86_64 ]; then
+      RINIT_BIN="$PWD/$bin" cargo test --test core --test shutdown --test reaping
+    fi
+    ;;
+  aarch64-*)
+    if [ "$(uname -m)" != aarch64 ] && command -v qemu-aarch64-static >/dev/null; then
+      RINIT_BIN="$PWD/$bin" RINIT_RUNNER=qemu-aarch64-static \
+        cargo test --test core --test shutdown --test reaping
+    fi
+    ;;
+esac

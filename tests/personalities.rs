@@ -122,6 +122,11 @@ fn tini_options_and_variables() {
                 ..as_("tini")
             },
         );
+        if emulated() {
+            // qemu-user refuses PR_SET_CHILD_SUBREAPER: rinit must say so.
+            assert!(end.stderr.contains("subreaper"), "{args:?}: {}", end.stderr);
+            continue;
+        }
         assert_eq!(
             end.stderr.matches("reaped process").count(),
             3,
@@ -138,7 +143,13 @@ fn tini_options_and_variables() {
         &["-s", "-w", "--", &t, "orphans", "1", "1"],
         as_("tini-static"),
     );
-    assert!(end.stderr.contains("reaped process"), "{}", end.stderr);
+    // (Under qemu-user, which refuses the subreaper, rinit warns instead.)
+    let want = if emulated() {
+        "subreaper"
+    } else {
+        "reaped process"
+    };
+    assert!(end.stderr.contains(want), "{}", end.stderr);
     assert!(
         run(&["-l"], as_("tini"))
             .lines
@@ -196,6 +207,12 @@ fn tini_options_and_variables() {
 /// dumb-init resets every disposition; rinit clears the mask.
 #[test]
 fn child_signal_state_per_personality() {
+    if emulated() {
+        // qemu-user drops inherited ignores at exec (see core.rs,
+        // child_keeps_inherited_ignores_but_not_the_mask).
+        eprintln!("SKIPPED under a runner: qemu-user drops inherited ignores at exec");
+        return;
+    }
     let state = |name: &str| child_signal_state(Some(personality(name)), "4200", "1,13");
     assert_eq!(
         state("tini"),
@@ -328,8 +345,13 @@ fn rewrite_table_by_name_number_rt_and_drop() {
     init.ready();
     init.signal(libc::SIGTERM);
     assert_eq!(init.line(), "sig 3");
-    init.signal(36);
-    assert_eq!(init.line(), "sig 10");
+    if !emulated() {
+        // qemu-user numbers real-time signals two below the host inside
+        // the guest (measured, qemu 7.2: host 34+n arrives as 32+n and goes
+        // back out as 34+n), so there RTMIN+2 names another signal.
+        init.signal(36);
+        assert_eq!(init.line(), "sig 10");
+    }
     init.signal(libc::SIGWINCH);
     // HUP is not rewritten (flags win over RINIT_REWRITE); WINCH was
     // dropped, so HUP's line comes next.
@@ -375,7 +397,10 @@ fn tini_without_tinis_bugs() {
         libc::SIGFPE,
         libc::SIGILL,
         libc::SIGTRAP,
-    ] {
+    ]
+    .into_iter()
+    .filter(|s| !not_forwardable_here().contains(s))
+    {
         init.signal(sig);
         assert_eq!(init.line(), format!("sig {sig}"));
     }

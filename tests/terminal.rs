@@ -128,9 +128,12 @@ fn fg_and_group(text: &str) -> (i32, i32) {
 #[test]
 fn ctrl_c_reaches_the_child_and_the_terminal_comes_back() {
     let t = testee();
-    let r = rinit();
     let script = format!("{t} state; exec sleep 100");
-    let mut pty = Pty::run(&[&t, "tty-run", "fg", path_str(&r), "--", "sh", "-c", &script]);
+    let r = rinit_argv(None);
+    let mut cmd = vec![t.as_str(), "tty-run", "fg"];
+    cmd.extend(r.iter().map(String::as_str));
+    cmd.extend(["--", "sh", "-c", &script]);
+    let mut pty = Pty::run(&cmd);
     // The state comes from a child of the shell rinit started, so its
     // group is the shell's: not the holder's (the session's).
     let (_, pgid, sid) = ids(&pty.after("pid "));
@@ -153,7 +156,11 @@ fn a_background_rinit_never_steals_the_terminal() {
 
 fn background_no_steal(r: &std::path::Path) {
     let t = testee();
-    let pty = Pty::run(&[&t, "tty-run", "bg", path_str(r), "--", &t, "state"]);
+    let r = rinit_argv(Some(r));
+    let mut cmd = vec![t.as_str(), "tty-run", "bg"];
+    cmd.extend(r.iter().map(String::as_str));
+    cmd.extend(["--", &t, "state"]);
+    let pty = Pty::run(&cmd);
     let (_, child_group, _) = ids(&pty.after("pid "));
     let fg: i32 = pty.after("fg ").parse().unwrap();
     assert_ne!(
@@ -178,16 +185,11 @@ fn state_of(pid: i32) -> char {
 fn dumb_init_job_control_on_a_terminal() {
     let t = testee();
     let link = personality("dumb-init");
-    let pty = Pty::run(&[
-        &t,
-        "tty-run",
-        "fg-ignore-tstp",
-        path_str(&link),
-        "--",
-        &t,
-        "signals",
-        "--exit-on-term",
-    ]);
+    let r = rinit_argv(Some(&link));
+    let mut cmd = vec![t.as_str(), "tty-run", "fg-ignore-tstp"];
+    cmd.extend(r.iter().map(String::as_str));
+    cmd.extend(["--", &t, "signals", "--exit-on-term"]);
+    let pty = Pty::run(&cmd);
     pty.after("ready");
     let mut rinit_pid = 0;
     wait_until("rinit under the holder", || {
@@ -226,7 +228,11 @@ fn dumb_init_job_control_on_a_terminal() {
 #[test]
 fn dumb_init_child_takes_the_terminal() {
     let link = personality("dumb-init");
-    let pty = Pty::run(&[path_str(&link), "--", &testee(), "state"]);
+    let t = testee();
+    let r = rinit_argv(Some(&link));
+    let mut cmd: Vec<&str> = r.iter().map(String::as_str).collect();
+    cmd.extend(["--", &t, "state"]);
+    let pty = Pty::run(&cmd);
     let (pid, pgid, sid) = ids(&pty.after("pid "));
     assert_eq!((pid, pgid), (sid, sid), "the child leads a new session");
     let fg: i32 = pty.after("fg ").parse().unwrap();

@@ -439,7 +439,9 @@ impl Init {
                     unsafe { libc::kill(self.pid, libc::SIGKILL) };
                 }
                 let _ = self.proc.kill();
-                panic!("rinit did not exit in time");
+                let _ = self.stderr_done.recv_timeout(Duration::from_secs(2));
+                let stderr = self.stderr.lock().unwrap().clone();
+                panic!("rinit did not exit in time; its stderr:\n{stderr}");
             }
             std::thread::sleep(Duration::from_millis(2));
         };

@@ -442,6 +442,16 @@ fn tini_without_tinis_bugs() {
     }
 }
 
+/// A command that runs `init`: the real tini and dumb-init directly,
+/// rinit's personality links through the runner, if any.
+fn init_command(init: &std::path::Path) -> std::process::Command {
+    if init.starts_with("/usr/bin") {
+        std::process::Command::new(init)
+    } else {
+        rinit_command_as(init)
+    }
+}
+
 /// One run of a dumb-init (the real one or rinit as `dumb-init`) over the
 /// testee's signal reporter, outside any namespace.
 struct JobControlRun {
@@ -453,7 +463,7 @@ struct JobControlRun {
 impl JobControlRun {
     fn start(dumb_init: &std::path::Path, args: &[&str]) -> JobControlRun {
         use std::io::BufRead;
-        let mut init = std::process::Command::new(dumb_init)
+        let mut init = init_command(dumb_init)
             .args(args)
             .args(["--", &testee(), "signals", "--exit-on-term"])
             .stdin(std::process::Stdio::null())
@@ -572,7 +582,7 @@ fn a_script_without_a_shebang_runs_through_sh_in_the_drop_ins() {
     }
     for init in &drop_ins {
         for program in [path_str(&script), "plain-script"] {
-            let out = std::process::Command::new(init)
+            let out = init_command(init)
                 .args(["--", program, "arg"])
                 .env("PATH", &path)
                 .output()
@@ -608,8 +618,17 @@ fn dumb_init_errors_read_as_the_real_ones() {
     let ours = dir.join("dumb-init");
     std::os::unix::fs::symlink(rinit(), &ours).unwrap();
     let say = |init: &std::path::Path, args: &[&str]| {
-        // Both print argv[0]: run each as plain `dumb-init` from its dir.
-        let out = std::process::Command::new("dumb-init")
+        // Both print argv[0]: run each as plain `dumb-init` from its dir
+        // (under a runner, qemu-user's -0 sets the guest's argv[0]).
+        let mut cmd = match runner().filter(|_| init != real) {
+            Some(r) => {
+                let mut cmd = std::process::Command::new(r);
+                cmd.args(["-0", "dumb-init"]).arg(init);
+                cmd
+            }
+            None => std::process::Command::new("dumb-init"),
+        };
+        let out = cmd
             .args(args)
             .env("PATH", init.parent().unwrap())
             .stdin(std::process::Stdio::null())

@@ -327,10 +327,10 @@ fn pid1_of_a_new_namespace_gives_its_child_the_terminal() {
         return;
     }
     let mut sh = Shell::start();
-    let r = rinit();
+    let r = rinit_shell();
     sh.type_line(&format!(
         "unshare --pid --fork --mount-proc {} -- sh -c '{READER}'",
-        path_str(&r)
+        r.as_str()
     ));
     sh.pty.after("ready-");
     sh.type_line("hello");
@@ -344,9 +344,17 @@ fn pid1_of_a_new_namespace_gives_its_child_the_terminal() {
 /// terminal on to the child.
 #[test]
 fn fg_hands_the_terminal_on_to_the_child() {
+    if emulated() {
+        // Measured under qemu-aarch64-static 7.2, in both reaping modes:
+        // the shell never sees the background job stop (no "Stopped" in
+        // 20 s) when rinit's child stops on SIGTTIN; qemu-user does not
+        // pass the child's stop on to rinit as the kernel does.
+        eprintln!("SKIPPED under a runner: a stopped child does not stop rinit under qemu-user");
+        return;
+    }
     let mut sh = Shell::start();
-    let r = rinit();
-    sh.type_line(&format!("{} -- sh -c '{READER}' &", path_str(&r)));
+    let r = rinit_shell();
+    sh.type_line(&format!("{} -- sh -c '{READER}' &", r.as_str()));
     let child = sh.ready_pid();
     wait_until("the child to stop on SIGTTIN", || state_of(child) == 'T');
     sh.pty.after("Stopped");
@@ -368,10 +376,10 @@ fn bg_then_child_exit_leaves_the_shell_its_terminal() {
     // SAFETY: a valid C path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     let mut sh = Shell::start();
-    let r = rinit();
+    let r = rinit_shell();
     sh.type_line(&format!(
         "{} -- sh -c 'echo rea\"\"dy-$$-pid; read x < {}'",
-        path_str(&r),
+        r.as_str(),
         fifo.display()
     ));
     let child = sh.ready_pid();
@@ -402,10 +410,10 @@ fn an_init_under_an_init_keeps_the_terminal_with_the_grandchild() {
         return;
     }
     let mut sh = Shell::start();
-    let r = rinit();
+    let r = rinit_shell();
     sh.type_line(&format!(
         "strace -o /dev/null -e inject=ioctl:delay_enter=300000 {r} -- {r} -- sh -c '{READER}'",
-        r = path_str(&r)
+        r = r.as_str()
     ));
     let child = sh.ready_pid();
     let outer = parent_of(parent_of(child));
@@ -440,9 +448,17 @@ fn an_init_under_an_init_keeps_the_terminal_with_the_grandchild() {
 /// behind.
 #[test]
 fn a_hangup_ends_a_stopped_background_rinit_and_its_child() {
+    if emulated() {
+        // Measured under qemu-aarch64-static 7.2, in both reaping modes:
+        // the shell never sees the background job stop (no "Stopped" in
+        // 20 s) when rinit's child stops on SIGTTIN; qemu-user does not
+        // pass the child's stop on to rinit as the kernel does.
+        eprintln!("SKIPPED under a runner: a stopped child does not stop rinit under qemu-user");
+        return;
+    }
     let mut sh = Shell::start();
-    let r = rinit();
-    sh.type_line(&format!("{} -- sh -c '{READER}' &", path_str(&r)));
+    let r = rinit_shell();
+    sh.type_line(&format!("{} -- sh -c '{READER}' &", r.as_str()));
     let child = sh.ready_pid();
     let rinit_pid = parent_of(child);
     sh.pty.after("Stopped");

@@ -370,6 +370,12 @@ fn fg_hands_the_terminal_on_to_the_child() {
 /// readline would get EIO and the shell would exit).
 #[test]
 fn bg_then_child_exit_leaves_the_shell_its_terminal() {
+    if emulated() {
+        // As above: under qemu-user (measured: armv7, 1 run in 2) the
+        // child's stop on Ctrl-Z does not always stop rinit.
+        eprintln!("SKIPPED under a runner: a stopped child does not stop rinit under qemu-user");
+        return;
+    }
     let dir = temp_dir("tty-bg");
     let fifo = dir.join("go");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();

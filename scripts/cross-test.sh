@@ -88,6 +88,7 @@ for name in "${subset_names[@]}"; do
 done
 
 summary=()
+failed=()
 for arch in $arches; do
   bin=$PWD/target/static/rinit-$arch
   if [ ! -x "$bin" ]; then
@@ -108,11 +109,18 @@ for arch in $arches; do
   fi
   echo
   echo "=== $arch: $what, ${runner:-natively}"
-  RINIT_BIN=$bin RINIT_RUNNER=$runner cargo test -q "${tests[@]}" -- "${filter[@]}"
+  # Every architecture runs, whatever an earlier one did; the end says.
+  result=passed
+  RINIT_BIN=$bin RINIT_RUNNER=$runner cargo test -q "${tests[@]}" -- "${filter[@]}" ||
+    { result=FAILED; failed+=("$arch"); }
   took=$((SECONDS - start))
-  summary+=("$arch: $what, ${runner:-native}: ${took} s")
+  summary+=("$arch: $result, $what, ${runner:-native}: ${took} s")
 done
 
 echo
-echo "=== cross tests passed"
+echo "=== cross tests"
 printf '  %s\n' "${summary[@]}"
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "cross-test.sh: FAILED on ${failed[*]}" >&2
+  exit 1
+fi

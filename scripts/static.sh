@@ -74,9 +74,22 @@ fi
 # Whether Debian offers musl for this architecture (multiarch).
 debian_musl() {
   dpkg -s "musl-dev:$deb" >/dev/null 2>&1 && return 0
-  dpkg --print-foreign-architectures | grep -qx "$deb" || dpkg --add-architecture "$deb"
-  apt-cache show "musl-dev:$deb" >/dev/null 2>&1 ||
-    { apt-get update -qq && apt-cache show "musl-dev:$deb" >/dev/null 2>&1; }
+  command -v dpkg >/dev/null || return 1
+  local added=
+  if ! dpkg --print-foreign-architectures | grep -qx "$deb"; then
+    dpkg --add-architecture "$deb"
+    added=1
+  fi
+  apt-cache show "musl-dev:$deb" >/dev/null 2>&1 && return 0
+  apt-get update -qq >/dev/null 2>&1 || true
+  apt-cache show "musl-dev:$deb" >/dev/null 2>&1 && return 0
+  # Not served here (an Ubuntu archive has no foreign architectures): take
+  # the architecture back out, or every later apt-get update fails on it.
+  if [ -n "$added" ]; then
+    dpkg --remove-architecture "$deb"
+    apt-get update -qq >/dev/null 2>&1 || true
+  fi
+  return 1
 }
 
 # Choose the route.

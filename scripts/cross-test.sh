@@ -111,7 +111,7 @@ for arch in $arches; do
   echo "=== $arch: $what, ${runner:-natively}"
   # Every architecture runs, whatever an earlier one did; the end says.
   result=passed
-  RINIT_BIN=$bin RINIT_RUNNER=$runner cargo test -q "${tests[@]}" -- "${filter[@]}" ||
+  RINIT_BIN=$bin RINIT_RUNNER=$runner cargo test -q --no-fail-fast "${tests[@]}" -- "${filter[@]}" ||
     { result=FAILED; failed+=("$arch"); }
   took=$((SECONDS - start))
   summary+=("$arch: $result, $what, ${runner:-native}: ${took} s")

@@ -12,10 +12,16 @@
 #   docker buildx build --platform linux/amd64,linux/arm64,linux/arm/v7,linux/arm/v6,linux/386,linux/ppc64le,linux/riscv64,linux/s390x -t rinit .
 #
 # BuildKit sets TARGETARCH and TARGETVARIANT; the classic builder does
-# not, so there pass them (or RINIT_BIN, any static build) yourself:
+# not, so there pass them (or RINIT_BIN, any static build) yourself, with
+# --no-cache: that builder's cache ignores the platform, and a layer built
+# for one would be taken for another.
 #
-#   docker build --platform linux/arm64 --build-arg TARGETARCH=arm64 -t rinit:arm64 .
-#   docker build --platform linux/arm/v7 --build-arg TARGETARCH=arm --build-arg TARGETVARIANT=v7 -t rinit:armv7 .
+#   docker build --no-cache --platform linux/arm64 --build-arg TARGETARCH=arm64 -t rinit:arm64 .
+#   docker build --no-cache --platform linux/arm/v7 --build-arg TARGETARCH=arm --build-arg TARGETVARIANT=v7 -t rinit:armv7 .
+#
+# (The license is copied first: on FROM scratch the classic builder takes
+# the platform from the first layer, and an ARG step would make it the
+# host's.)
 #
 # Use it in your own image (any base: scratch, Alpine, distroless, Debian):
 #

@@ -18,6 +18,10 @@
 #   RINIT_BIN  the binary to test (default: the static x86_64 musl build,
 #              built when missing)
 #   BUSYBOX    a static busybox for the image (default /bin/busybox)
+# Functions called through a trap or wait_for look unreachable; single
+# quotes hold scripts for the container's shell.
+# shellcheck disable=SC2317,SC2016,SC2015
+
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

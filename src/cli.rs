@@ -511,7 +511,8 @@ trait Flags {
     fn value(&self, opt: &Opt) -> Option<&str>;
     fn values(&self, opt: &Opt) -> Option<Vec<&str>>;
     fn count(&self, opt: &Opt) -> u8;
-    fn command(&self) -> Option<Vec<&OsString>>;
+    /// The command and its arguments, in order.
+    fn command(&self) -> Box<dyn Iterator<Item = &OsString> + '_>;
 }
 
 // The `try_` getters: an id the personality's command lacks is "not
@@ -539,11 +540,14 @@ impl Flags for ArgMatches {
             .copied()
             .unwrap_or(0)
     }
-    fn command(&self) -> Option<Vec<&OsString>> {
-        self.try_get_many::<OsString>("command")
-            .ok()
-            .flatten()
-            .map(Iterator::collect)
+    fn command(&self) -> Box<dyn Iterator<Item = &OsString> + '_> {
+        Box::new(
+            self.try_get_many::<OsString>("command")
+                .ok()
+                .flatten()
+                .into_iter()
+                .flatten(),
+        )
     }
 }
 
@@ -684,8 +688,9 @@ impl Flags for Fast<'_> {
     fn count(&self, opt: &Opt) -> u8 {
         self.slots.get(opt.slot).map_or(0, |s| s.count)
     }
-    fn command(&self) -> Option<Vec<&OsString>> {
-        (!self.command.is_empty()).then(|| self.command.iter().collect())
+    fn command(&self) -> Box<dyn Iterator<Item = &OsString> + '_> {
+        // One small allocation for the box, as the Vec it replaces was.
+        Box::new(self.command.iter())
     }
 }
 
@@ -874,21 +879,18 @@ fn build(
         })?
         .unwrap_or(Reap::Auto);
 
-    let command: Vec<CString> = match flags.command() {
-        Some(args) => args
-            .into_iter()
-            .map(|a| {
-                // Room for the NUL from the start: CString::new then
-                // does not reallocate (an allocation is ~250 instructions
-                // in musl, and start-up has one per argument).
-                let mut bytes = Vec::with_capacity(a.len() + 1);
-                bytes.extend_from_slice(a.as_bytes());
-                CString::new(bytes)
-                    .map_err(|_| format!("argument '{}' contains a NUL byte", a.to_string_lossy()))
-            })
-            .collect::<Result<_, _>>()?,
-        None => Vec::new(),
-    };
+    let command: Vec<CString> = flags
+        .command()
+        .map(|a| {
+            // Room for the NUL from the start: CString::new then does not
+            // reallocate (an allocation is ~250 instructions in musl, and
+            // start-up has one per argument).
+            let mut bytes = Vec::with_capacity(a.len() + 1);
+            bytes.extend_from_slice(a.as_bytes());
+            CString::new(bytes)
+                .map_err(|_| format!("argument '{}' contains a NUL byte", a.to_string_lossy()))
+        })
+        .collect::<Result<_, _>>()?;
     let mode = match (flags.flag(&PAUSE), command.is_empty()) {
         (true, true) => Mode::Pause,
         (true, false) => return Err("--pause takes no command".into()),

@@ -117,7 +117,7 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
         }
     };
     // What rinit inherited is the child's now (or no one's, in pause mode).
-    if let Err(e) = sys::close_inherited(&[fd.as_raw_fd()]) {
+    if let Err(e) = sys::close_inherited(fd.as_raw_fd()) {
         warn!("cannot close the inherited descriptors: {e}");
     }
     let reaper = reaper(config, child.as_ref());

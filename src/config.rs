@@ -113,7 +113,11 @@ impl Config {
     /// which (`Reap::Auto`, and neither `-w` nor verbosity 3, `-vv`, wants
     /// each one).
     pub fn kernel_may_reap(&self) -> bool {
-        self.reap == Reap::Auto && !self.warn_on_reap && self.verbosity < crate::log::DEBUG
+        self.reap == Reap::Auto
+            && !self.warn_on_reap
+            && self.verbosity < crate::log::DEBUG
+            // dumb-init's -v tells of every SIGCHLD and every child reaped.
+            && !(self.personality == Personality::DumbInit && self.verbosity >= crate::log::INFO)
     }
 }
 

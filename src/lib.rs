@@ -8,6 +8,9 @@ pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod log;
+pub mod messages;
+pub mod proc;
+pub mod reaper;
 pub mod signals;
 pub mod spawn;
 pub mod supervisor;
@@ -16,6 +19,7 @@ pub mod sys;
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 
 use config::{Config, Mode, Personality};
 
@@ -35,6 +39,7 @@ pub fn main_with_args(args: Vec<OsString>) -> u8 {
     // Every variable rinit reads starts with one of these prefixes; in the
     // usual environment none does, and then its dozen lookups cost nothing.
     let ours = sys::env_has_prefix(&cli::VARIABLE_PREFIXES);
+    let args0 = args.first().cloned().unwrap_or_default();
     let env = |name: &str| std::env::var_os(name);
     let request = cli::parse_env(args, ours.then_some(&env as &dyn Fn(&str) -> _));
     match request {
@@ -43,18 +48,30 @@ pub fn main_with_args(args: Vec<OsString>) -> u8 {
             let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
             0
         }
-        Ok(cli::Request::Run(config)) => run(&config, inherited_mask),
-        Err(cli::UsageError(message)) => {
-            // Usage errors are printed whatever the verbosity.
-            error!("{message}");
-            exit::RINIT_FAILED
+        Ok(cli::Request::Run(config)) => {
+            match messages::style(config.personality).check_rewrites(&config.rewrite) {
+                Ok(()) => run(&config, inherited_mask),
+                Err(problem) => usage_error(&args0, &problem),
+            }
         }
+        Err(cli::UsageError(problem)) => usage_error(&args0, &problem),
     }
+}
+
+/// Reports a usage error, whatever the verbosity, in the personality's
+/// words (dumb-init's users match its usage text); returns the exit code.
+fn usage_error(args0: &std::ffi::OsStr, problem: &str) -> u8 {
+    let argv0 = args0.to_string_lossy();
+    let (text, code) =
+        messages::style(Personality::from_argv0(args0.as_bytes())).usage(&argv0, problem);
+    sys::write_stderr(text.as_bytes());
+    code
 }
 
 /// Runs a validated configuration; returns rinit's exit code.
 pub fn run(config: &Config, inherited_mask: u64) -> u8 {
     log::set_verbosity(config.verbosity);
+    log::set_personality(config.personality);
     let is_pid1 = sys::getpid() == 1;
 
     if let Some(sig) = config.pdeathsig {
@@ -77,8 +94,10 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
                     "not PID 1 and cannot become a subreaper ({e}): orphans will not be reaped"
                 ),
             }
-        } else {
-            warn!("not running as PID 1 and not a subreaper (-s): zombies will not be reaped");
+        } else if !sys::is_child_subreaper() {
+            // A launcher may have made rinit a subreaper already (the bit
+            // survives exec); then orphans do come to rinit.
+            log::say(messages::Msg::NotAReaper);
         }
     }
 
@@ -101,11 +120,17 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
     let child = match &config.mode {
         Mode::Command(argv) => match spawn::spawn(config, argv, inherited_mask, sigchld_ignored) {
             Ok(child) => {
-                info!("started {:?} as pid {}", argv[0], child.pid);
+                log::say(messages::Msg::Started {
+                    program: &argv[0].to_string_lossy(),
+                    pid: child.pid,
+                });
+                if config.setsid {
+                    log::say(messages::Msg::SessionStarted);
+                }
                 Some(child)
             }
             Err(e) => {
-                error!("{}", e.message);
+                e.report();
                 return e.code;
             }
         },
@@ -127,30 +152,37 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
 /// Chooses who releases the processes that exit, and for the kernel sets
 /// SIGCHLD up so. The kernel then releases each child of rinit as it exits
 /// (re-parented orphans too), and rinit is not woken for any of them; it
-/// learns the main child's status from its pidfd instead.
-fn reaper(config: &Config, child: Option<&spawn::Child>) -> supervisor::Reaper {
-    if !config.kernel_may_reap() || !sys::kernel_keeps_exit_status() {
-        return supervisor::Reaper::Wait;
-    }
-    // The pidfd first: until SA_NOCLDWAIT is set, the child cannot be
-    // released, so its status cannot be lost in between.
-    let main = match child.map(|c| sys::pidfd_open(c.pid)).transpose() {
-        Ok(fd) => fd,
+/// learns the main child's status from its pidfd instead. The version
+/// check only rules out kernels that cannot keep that status; whether the
+/// kernel really releases is seen from what it does (`reaper`).
+fn reaper(config: &Config, child: Option<&spawn::Child>) -> reaper::Reaper {
+    // The pidfd first, in either mode: until SA_NOCLDWAIT is set the
+    // child cannot be released, so its status cannot be lost in between;
+    // and signals to its group go through it (no pid reuse).
+    let main = child.map(|c| match sys::pidfd_open(c.pid) {
+        Ok(fd) => (c.pid, Some(fd)),
         Err(e) => {
-            info!("no pidfd for the main child ({e}): rinit reaps");
-            return supervisor::Reaper::Wait;
+            info!("no pidfd for the main child ({e})");
+            (c.pid, None)
         }
-    };
-    match sys::set_sigchld(true) {
-        Ok(_) => {
-            info!(
-                "the kernel releases exited processes; rinit reads the main child's status from its pidfd"
-            );
-            supervisor::Reaper::Kernel { main }
-        }
-        Err(e) => {
-            info!("cannot set SA_NOCLDWAIT ({e}): rinit reaps");
-            supervisor::Reaper::Wait
-        }
+    });
+    // As PID 1, the shutdown waits for every process of the namespace.
+    let namespace = sys::getpid() == 1 && !config.grace.is_zero();
+    let has_fd = main.as_ref().is_none_or(|(_, fd)| fd.is_some());
+    let kernel = config.kernel_may_reap()
+        && sys::kernel_keeps_exit_status()
+        && has_fd
+        && match sys::set_sigchld(true) {
+            Ok(_) => true,
+            Err(e) => {
+                info!("cannot set SA_NOCLDWAIT ({e}): rinit reaps");
+                false
+            }
+        };
+    if kernel {
+        info!(
+            "the kernel releases exited processes; rinit reads the main child's status from its pidfd"
+        );
     }
+    reaper::Reaper::new(kernel, main, namespace, config.warn_on_reap)
 }

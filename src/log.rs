@@ -1,4 +1,5 @@
-//! Verbosity-gated messages on stderr, prefixed `rinit: `.
+//! Verbosity-gated messages on stderr, worded by the personality's table
+//! in `messages` (rinit's lines start `rinit: `).
 //!
 //! PID 1 must never block or die because of its own logging: stderr is
 //! shared with the child and may be a pipe nobody reads. So a line is
@@ -7,11 +8,17 @@
 //! line that gets through says how many were lost. Write errors are ignored.
 
 use std::fmt::{self, Write as _};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+
+use crate::config::Personality;
+use crate::messages::{self, Msg, Style};
 
 /// 0 errors, 1 warnings (default), 2 signals and exits, 3 every reap.
 static VERBOSITY: AtomicU8 = AtomicU8::new(1);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
+/// Whose words (set once, before the child); rinit's until then.
+static STYLE: OnceLock<&'static Style> = OnceLock::new();
 
 pub const ERROR: u8 = 0;
 pub const WARN: u8 = 1;
@@ -20,6 +27,14 @@ pub const DEBUG: u8 = 3;
 
 pub fn set_verbosity(level: u8) {
     VERBOSITY.store(level, Ordering::Relaxed);
+}
+
+pub fn set_personality(p: Personality) {
+    let _ = STYLE.set(messages::style(p));
+}
+
+fn style() -> &'static Style {
+    STYLE.get().copied().unwrap_or(&messages::RINIT)
 }
 
 pub fn enabled(level: u8) -> bool {
@@ -48,7 +63,19 @@ impl fmt::Write for Line {
     }
 }
 
+/// Says `msg` in the personality's words, each line only if its level is
+/// enabled.
+pub fn say(msg: Msg) {
+    let style = style();
+    style.words(&msg, &mut |level, args| line(style, level, args));
+}
+
+/// A line of rinit's own wording (the macros below).
 pub fn write(level: u8, args: fmt::Arguments) {
+    say(Msg::Text { level, args });
+}
+
+fn line(style: &Style, level: u8, args: fmt::Arguments) {
     if !enabled(level) {
         return;
     }
@@ -60,7 +87,7 @@ pub fn write(level: u8, args: fmt::Arguments) {
         buf: [0; 1024],
         len: 0,
     };
-    let _ = line.write_str("rinit: ");
+    let _ = style.prefix(level, &mut line);
     let _ = line.write_fmt(args);
     let dropped = DROPPED.swap(0, Ordering::Relaxed);
     if dropped > 0 {

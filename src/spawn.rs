@@ -22,22 +22,41 @@ pub struct Child {
     pub pid: i32,
     /// Its process group (its own pid: it always leads a group).
     pub pgid: i32,
-    /// Whether rinit made the child's group the terminal's foreground, and
-    /// so must hand the terminal back when the child is gone.
-    pub took_foreground: bool,
+    /// Whether rinit looks after the terminal on stdin for the child: it is
+    /// a terminal and the child shares rinit's session. Then rinit hands
+    /// the terminal on when `fg` brings rinit forward, and back when the
+    /// child is gone (each only when the kernel says rinit may).
+    pub terminal: bool,
 }
 
-/// Why the child could not be started: an exit code and a message.
+/// Why the child could not be started: an exit code, and the program
+/// (`None` when rinit itself failed before there was one to run) with
+/// the reason.
 #[derive(Debug, PartialEq, Eq)]
 pub struct SpawnError {
     pub code: u8,
-    pub message: String,
+    pub program: Option<String>,
+    pub reason: String,
+}
+
+impl SpawnError {
+    /// Says why, in the personality's words.
+    pub fn report(&self) {
+        match &self.program {
+            None => crate::error!("{}", self.reason),
+            Some(program) => crate::log::say(crate::messages::Msg::CannotRun {
+                program,
+                reason: &self.reason,
+            }),
+        }
+    }
 }
 
 fn system(what: &str, e: std::io::Error) -> SpawnError {
     SpawnError {
         code: exit::RINIT_FAILED,
-        message: format!("{what}: {e}"),
+        program: None,
+        reason: format!("{what}: {e}"),
     }
 }
 
@@ -91,14 +110,42 @@ pub fn spawn(
     // dumb-init gives up its own terminal so the child's new session can
     // take it; as a session leader that sends us SIGHUP and SIGCONT, which
     // are ours, not the child's.
-    let tty = sys::foreground_group();
-    if config.setsid && tty.is_some() {
+    let tty = sys::stdin_is_tty();
+    if config.setsid && tty {
         let leader = sys::is_session_leader();
         if sys::detach_tty().is_ok() && leader {
-            sys::discard_pending(crate::signals::bit(1) | crate::signals::bit(18));
+            let hup_cont = crate::signals::bit(1) | crate::signals::bit(18);
+            let consumed = sys::discard_pending(hup_cont);
+            for sig in [1, 18] {
+                if consumed & crate::signals::bit(sig) != 0 {
+                    crate::log::say(crate::messages::Msg::HandOffIgnored { sig });
+                }
+            }
         }
     }
-    let foreground = !config.setsid && tty == Some(sys::getpgrp());
+    // Asked of the kernel, not by comparing group ids (SPEC, Signals): a
+    // background rinit never takes the terminal; a foreground one lets the
+    // child take it, in the child, before it execs.
+    let foreground = !config.setsid && tty && sys::in_foreground();
+    let style = crate::messages::style(config.personality);
+    // execvp's rule for a file the kernel cannot run (ENOEXEC): run it
+    // through /bin/sh, as `/bin/sh FILE ARG...`. One argv per candidate,
+    // built now: the child may not allocate.
+    let sh_argvs: Vec<Vec<*const c_char>> = if style.sh_fallback {
+        candidates
+            .iter()
+            .map(|path| {
+                let mut v = Vec::with_capacity(argv.len() + 2);
+                v.push(c"/bin/sh".as_ptr());
+                v.push(path.as_ptr());
+                v.extend(argv[1..].iter().map(|a| a.as_ptr()));
+                v.push(std::ptr::null());
+                v
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     let cwd = match sys::leave_cwd() {
         Ok(fd) => Some(fd),
@@ -116,8 +163,9 @@ pub fn spawn(
         candidates,
         argv: &argv_ptrs,
         setsid: config.setsid,
-        take_tty: config.setsid && tty.is_some(),
+        take_tty: config.setsid && tty,
         foreground,
+        sh_argvs: &sh_argvs,
         cwd: cwd.as_ref().map(AsRawFd::as_raw_fd),
         reset_dispositions: config.child_signals == ChildSignals::AllDefault,
         ignore_sigchld: sigchld_ignored && config.child_signals != ChildSignals::AllDefault,
@@ -135,11 +183,13 @@ pub fn spawn(
         // Also done by the child: whichever runs first, the group exists
         // before rinit forwards anything to it. Errors mean the child got
         // there first (and may have exec'ed already).
+        // The terminal is not handed over from here: the child takes it
+        // before it execs, and a late `tcsetpgrp` from this side could
+        // take it back from a grandchild that the child (an init itself)
+        // already gave it to.
         let _ = sys::setpgid(pid, pid);
-        if foreground {
-            let _ = sys::set_foreground(pid);
-        }
     }
+    let terminal = !config.setsid && tty;
 
     // EOF: the child exec'ed. 8 bytes: it failed, and says where and why.
     let mut report = [0u8; 8];
@@ -149,16 +199,16 @@ pub fn spawn(
         return Ok(Child {
             pid,
             pgid: pid,
-            took_foreground: foreground,
+            terminal,
         });
     }
     let _ = sys::wait_pid(pid);
-    if foreground {
-        let _ = sys::set_foreground(sys::getpgrp());
+    if terminal {
+        reclaim_terminal(pid);
     }
     let stage = u32::from_ne_bytes([report[0], report[1], report[2], report[3]]);
     let errno = i32::from_ne_bytes([report[4], report[5], report[6], report[7]]);
-    let name = program.to_string_lossy();
+    let program = Some(program.to_string_lossy().into_owned());
     let reason = sys::strerror(errno);
     Err(match stage {
         sys::STAGE_EXEC => SpawnError {
@@ -167,17 +217,41 @@ pub fn spawn(
             } else {
                 exit::CANNOT_EXECUTE
             },
-            message: format!("cannot run '{name}': {reason}"),
+            program,
+            reason,
         },
         sys::STAGE_CHDIR => SpawnError {
             code: exit::RINIT_FAILED,
-            message: format!("cannot run '{name}': cannot enter the working directory: {reason}"),
+            program,
+            reason: format!("cannot enter the working directory: {reason}"),
         },
         _ => SpawnError {
             code: exit::RINIT_FAILED,
-            message: format!("cannot run '{name}': cannot create its process group: {reason}"),
+            program,
+            reason: format!("cannot create its process group: {reason}"),
         },
     })
+}
+
+/// Takes the terminal back for rinit's own group, but only while the
+/// child's group `pgid` still holds it: never from a shell that took it
+/// meanwhile (after a Ctrl-Z and `bg`). Where rinit's group is not
+/// visible (PID 1 of a new namespace: it reads as 0) there is nothing to
+/// name; the shell that waits for rinit takes the terminal back itself.
+pub fn reclaim_terminal(pgid: i32) {
+    let own = sys::getpgrp();
+    if own > 0 && sys::foreground_group() == Some(pgid) {
+        let _ = sys::set_foreground(own);
+    }
+}
+
+/// Hands the terminal on to the child's group `pgid` when rinit's own
+/// group has it (a shell's `fg` gives the terminal to rinit's group, then
+/// sends it SIGCONT).
+pub fn hand_on_terminal(pgid: i32) {
+    if sys::in_foreground() {
+        let _ = sys::set_foreground(pgid);
+    }
 }
 
 #[cfg(test)]

@@ -4,22 +4,21 @@
 //! What to do with each event is decided by `Machine::step`, a pure state
 //! machine that the unit tests drive without processes; `Executor` only
 //! carries out the `Action`s it returns. The loop blocks in `read` on the
-//! signalfd, or in `poll` on it and the main child's pidfd when the kernel
-//! reaps; only while a term delay or grace period runs does it wait with a
-//! timeout, so an idle rinit never wakes.
+//! signalfd, or in `poll` on it and the pidfds the reaper names; only
+//! while a term delay or grace period runs does it wait with a timeout,
+//! so an idle rinit never wakes.
 //!
-//! Who reaps (`Reaper`): rinit itself drains `waitpid(-1, WNOHANG)` on
-//! every SIGCHLD; or the kernel releases each process as it exits
-//! (`SA_NOCLDWAIT`, see `lib::reaper`), and rinit is woken only when the
-//! main child is gone (its pidfd), reads its status from the pidfd, and
-//! listens to SIGCHLD again only during the shutdown, to see the last
-//! process go.
+//! Who reaps, and how rinit learns that the main child or the last
+//! process is gone, is `crate::reaper`'s business: the loop polls what it
+//! names and hands it what woke the loop.
 
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, ForwardTo, Mode, Personality};
 use crate::exit::{self, Outcome, Remap};
+use crate::messages::Msg;
+use crate::reaper::{Reaper, Report};
 use crate::signals::{self, Rewrite, SIGCHLD, SIGINT, SIGKILL, SIGSTOP, SIGTERM, Signal};
 use crate::spawn::Child;
 use crate::sys;
@@ -51,6 +50,10 @@ pub enum Event {
     ChildrenGone,
     /// Time passed; deadlines may have expired.
     Tick,
+    /// The main child, which shares rinit's terminal, was stopped by
+    /// this job-control signal (Ctrl-Z, or reading the terminal from the
+    /// background).
+    MainStopped(i32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +64,10 @@ pub enum Action {
     },
     /// Stop rinit itself (dumb-init's job control).
     StopSelf,
+    /// A SIGCONT came (a shell's `fg` may have given rinit's group the
+    /// terminal): hand the terminal on to the child's group if rinit's
+    /// group holds it.
+    HandOnTerminal,
     /// The main child is gone: give the terminal back.
     ReclaimTerminal,
     Exit(u8),
@@ -108,8 +115,10 @@ pub struct Machine {
     remap: Remap,
     grace: Duration,
     term_delay: Duration,
-    /// dumb-init in setsid mode: TSTP/TTIN/TTOU become STOP, then rinit
-    /// stops itself; and the child's group gets SIGTERM when it exits.
+    /// dumb-init: TSTP/TTIN/TTOU are forwarded, then rinit stops itself.
+    dumb: bool,
+    /// dumb-init in setsid mode: TSTP/TTIN/TTOU are forwarded as STOP
+    /// unless rewritten; and the child's group gets SIGTERM when it exits.
     dumb_setsid: bool,
     phase: Phase,
     /// A SIGTERM held by `--term-delay`: when to send it, and as what.
@@ -125,6 +134,7 @@ impl Machine {
             remap: config.remap,
             grace: config.grace,
             term_delay: config.term_delay,
+            dumb: config.personality == Personality::DumbInit,
             dumb_setsid: config.personality == Personality::DumbInit && config.setsid,
             phase: match (child, &config.mode) {
                 (Some(c), _) => Phase::Running {
@@ -179,7 +189,7 @@ impl Machine {
                 self.on_signal(sig, to, now, &mut out);
             }
             (
-                Phase::Running { pgid, .. },
+                Phase::Running { pid, pgid },
                 Event::MainExited {
                     outcome,
                     others_left,
@@ -188,10 +198,17 @@ impl Machine {
                 self.outcome = Some(outcome);
                 self.held = None;
                 out.push(Action::ReclaimTerminal);
-                if self.dumb_setsid {
+                // dumb-init's farewell: SIGTERM to the child's group in
+                // setsid mode, to the child alone (long gone, so to no one)
+                // with -c.
+                if self.dumb {
                     out.push(Action::Send {
                         sig: SIGTERM,
-                        to: Target::Group(pgid),
+                        to: if self.dumb_setsid {
+                            Target::Group(pgid)
+                        } else {
+                            Target::Pid(pid)
+                        },
                     });
                 }
                 if !others_left || self.grace.is_zero() {
@@ -223,6 +240,14 @@ impl Machine {
                 }
             }
             (Phase::Running { .. }, Event::ChildrenGone) => {}
+            // The shell sees its job (rinit's group) stopped, as it would
+            // see the program itself, and takes the terminal back; its
+            // `fg` or `bg` then sends rinit the SIGCONT that goes on.
+            (Phase::Running { .. }, Event::MainStopped(sig)) => {
+                if matches!(sig, signals::SIGTSTP | signals::SIGTTIN | signals::SIGTTOU) {
+                    out.push(Action::StopSelf);
+                }
+            }
             (Phase::Draining { .. }, Event::Signal(sig)) => {
                 let to = self.rewrite.get(sig);
                 if to != 0 && to != SIGCHLD {
@@ -272,15 +297,26 @@ impl Machine {
 
     /// A signal for the running main child, reaching `to`.
     fn on_signal(&mut self, sig: i32, to: Target, now: Instant, out: &mut Actions) {
-        if self.dumb_setsid && matches!(sig, signals::SIGTSTP | signals::SIGTTIN | signals::SIGTTOU)
-        {
-            out.push(Action::Send { sig: SIGSTOP, to });
+        if sig == signals::SIGCONT {
+            out.push(Action::HandOnTerminal);
+        }
+        let job_control = matches!(sig, signals::SIGTSTP | signals::SIGTTIN | signals::SIGTTOU);
+        let mut forwarded = self.rewrite.get(sig);
+        // In setsid mode the child's session has no one to stop it but
+        // rinit: STOP, unless a rewrite says otherwise.
+        if self.dumb_setsid && job_control && forwarded == sig {
+            forwarded = SIGSTOP;
+        }
+        if forwarded == 0 {
+            crate::log::say(Msg::Dropped { sig });
+        } else if self.dumb && job_control {
+            out.push(Action::Send { sig: forwarded, to });
+        }
+        if self.dumb && job_control {
             out.push(Action::StopSelf);
             return;
         }
-        let forwarded = self.rewrite.get(sig);
         if forwarded == 0 {
-            crate::info!("dropping {} (rewritten to 0)", Signal(sig));
             return;
         }
         if !self.term_delay.is_zero() && (sig == SIGTERM || sig == SIGINT) {
@@ -315,16 +351,6 @@ impl Machine {
     }
 }
 
-/// Who releases the processes that exit.
-#[derive(Debug)]
-pub enum Reaper {
-    /// rinit: `waitpid(-1, WNOHANG)` until nothing is left, on every SIGCHLD.
-    Wait,
-    /// The kernel (`SA_NOCLDWAIT`). `main` is the main child's pidfd while
-    /// it runs: it reports the child released, and then its status.
-    Kernel { main: Option<OwnedFd> },
-}
-
 /// Carries out the machine's actions and owns the syscalls.
 #[derive(Debug)]
 pub struct Executor {
@@ -333,9 +359,10 @@ pub struct Executor {
     reaper: Reaper,
     /// The signals the signalfd reports now.
     reading: u64,
-    warn_on_reap: bool,
     is_pid1: bool,
     proc_warned: bool,
+    /// Times the loop woke up during the shutdown.
+    shutdown_wakeups: u32,
 }
 
 impl Executor {
@@ -345,32 +372,31 @@ impl Executor {
             main,
             reaper,
             reading: signals::blocked_mask(),
-            warn_on_reap: config.warn_on_reap,
             is_pid1: sys::getpid() == 1,
             proc_warned: false,
+            shutdown_wakeups: 0,
         }
     }
 
     /// The signals the loop must read: all it blocks, but SIGCHLD only
-    /// when rinit reaps, or the kernel does and the shutdown waits for the
-    /// last process to go.
+    /// when the reaper wants it.
     fn wanted(&self) -> u64 {
         let all = signals::blocked_mask();
-        match self.reaper {
-            Reaper::Kernel { .. } if !self.machine.draining() => all & !signals::bit(SIGCHLD),
-            _ => all,
+        // On a terminal, SIGCHLD also says the child stopped.
+        if self.reaper.wants_sigchld() || self.main.is_some_and(|c| c.terminal) {
+            all
+        } else {
+            all & !signals::bit(SIGCHLD)
         }
     }
 
     /// Runs until the machine says exit; returns the exit code.
     pub fn run(mut self, fd: &OwnedFd) -> u8 {
         let mut buf = [sys::zeroed_siginfo(); 32];
-        if matches!(self.reaper, Reaper::Kernel { .. }) {
-            // Whatever exited before SA_NOCLDWAIT was set is a zombie that
-            // no SIGCHLD read will announce: drain it now.
-            if let Some(code) = self.reap() {
-                return code;
-            }
+        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(2);
+        let report = self.reaper.start();
+        if let Some(code) = self.report(report) {
+            return code;
         }
         loop {
             let wanted = self.wanted();
@@ -380,32 +406,33 @@ impl Executor {
                     Err(e) => crate::error!("cannot change the signalfd's signals: {e}"),
                 }
             }
+            fds.clear();
+            fds.push(sys::pollin(fd));
+            self.reaper.add_pollfds(&mut fds);
             let deadline = self.machine.deadline();
-            let pidfd = match &self.reaper {
-                Reaper::Kernel { main } => main.as_ref(),
-                Reaper::Wait => None,
-            };
-            if deadline.is_some() || pidfd.is_some() {
+            if deadline.is_some() || fds.len() > 1 {
                 // Round up so a wake-up never comes before the deadline.
                 let ms = deadline.map_or(-1, |d| {
                     let left = d.saturating_duration_since(Instant::now());
                     left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
                 });
-                match sys::wait_for(fd, pidfd, ms) {
-                    Ok(ready) if ready.released => {
-                        if let Some(code) = self.main_released() {
-                            return code;
-                        }
-                        continue;
+                if let Err(e) = sys::poll(&mut fds, ms) {
+                    crate::error!("poll failed: {e}");
+                    fds.iter_mut().for_each(|p| p.revents = 0);
+                    fds[0].revents = libc::POLLIN;
+                }
+                if self.machine.draining() {
+                    self.shutdown_wakeups += 1;
+                }
+                let report = self.reaper.on_polled(&fds[1..]);
+                if let Some(code) = self.report(report) {
+                    return code;
+                }
+                if fds[0].revents & libc::POLLIN == 0 {
+                    if let Some(code) = self.event(Event::Tick) {
+                        return code;
                     }
-                    Ok(ready) if !ready.signals => {
-                        if let Some(code) = self.event(Event::Tick) {
-                            return code;
-                        }
-                        continue;
-                    }
-                    Ok(_) => {}
-                    Err(e) => crate::error!("poll failed: {e}"),
+                    continue;
                 }
             }
             let signals = match sys::read_signals(fd, &mut buf) {
@@ -418,9 +445,19 @@ impl Executor {
             };
             // Reap first: a signal read in the same batch as the main
             // child's exit belongs to what is left, not to a dead child.
-            let chld = signals.iter().any(|s| s.ssi_signo as i32 == SIGCHLD);
-            if chld {
-                if let Some(code) = self.reap() {
+            let mut chld = None;
+            for s in signals.iter().filter(|s| s.ssi_signo as i32 == SIGCHLD) {
+                let code = s.ssi_code;
+                let exited = matches!(code, libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED);
+                chld = Some(chld.unwrap_or(false) || exited);
+            }
+            if let Some(exited) = chld {
+                crate::log::say(Msg::Received { sig: SIGCHLD });
+                let report = self.reaper.on_sigchld(exited);
+                if let Some(code) = self.report(report) {
+                    return code;
+                }
+                if let Some(code) = self.job_control() {
                     return code;
                 }
             }
@@ -433,7 +470,7 @@ impl Executor {
                 .map(|s| s.ssi_signo as i32)
                 .filter(|&n| n != SIGCHLD)
             {
-                crate::debug!("received {}", Signal(sig));
+                crate::log::say(Msg::Received { sig });
                 if let Some(code) = self.event(Event::Signal(sig)) {
                     return code;
                 }
@@ -446,6 +483,24 @@ impl Executor {
         }
     }
 
+    /// Turns what the reaper learnt into events for the machine.
+    fn report(&mut self, report: Report) -> Option<u8> {
+        match report {
+            Report::Nothing => None,
+            Report::MainExited { outcome, none_left } => {
+                let code = self.event(Event::MainExited {
+                    outcome,
+                    others_left: !none_left,
+                });
+                if code.is_some() || !none_left {
+                    return code;
+                }
+                self.event(Event::ChildrenGone)
+            }
+            Report::NoneLeft => self.event(Event::ChildrenGone),
+        }
+    }
+
     /// Feeds one event to the machine and carries out what it says.
     fn event(&mut self, event: Event) -> Option<u8> {
         let actions = self.machine.step(event, Instant::now());
@@ -454,19 +509,30 @@ impl Executor {
             match action {
                 Action::Send { sig, to } => self.send(sig, to),
                 Action::StopSelf => {
-                    crate::info!("stopping rinit itself (job control)");
+                    crate::log::say(Msg::StoppingSelf);
                     let _ = sys::kill(sys::getpid(), SIGSTOP);
                 }
+                Action::HandOnTerminal => {
+                    if let Some(child) = self.main.filter(|c| c.terminal) {
+                        crate::spawn::hand_on_terminal(child.pgid);
+                    }
+                }
                 Action::ReclaimTerminal => {
-                    if self.main.is_some_and(|c| c.took_foreground) {
-                        let _ = sys::set_foreground(sys::getpgrp());
+                    if let Some(child) = self.main.filter(|c| c.terminal) {
+                        crate::spawn::reclaim_terminal(child.pgid);
                     }
                 }
                 Action::Exit(code) => exit = Some(code),
             }
         }
         if let Some(code) = exit {
-            crate::info!("exiting with status {code}");
+            if self.shutdown_wakeups > 0 {
+                crate::info!(
+                    "woke up {} times during the shutdown",
+                    self.shutdown_wakeups
+                );
+            }
+            crate::log::say(Msg::Exiting { code });
         }
         exit
     }
@@ -476,26 +542,35 @@ impl Executor {
             Target::Pid(pid) | Target::Group(pid) => {
                 let group = matches!(to, Target::Group(_));
                 let target = if group { -pid } else { pid };
-                let sent = match &self.reaper {
-                    // The kernel releases the main child the moment it
-                    // exits, before rinit hears of it: from then on its pid
-                    // (and its group's id) may be anyone's. Its pidfd still
-                    // names only it, and fails once it is gone.
-                    Reaper::Kernel { main: Some(fd) }
-                        if self.main.is_some_and(|c| c.pid == pid) =>
-                    {
-                        sys::pidfd_send_signal(fd, sig, group)
+                let main = self.main.is_some_and(|c| c.pid == pid);
+                // Once the main child is gone (the kernel releases it the
+                // moment it exits, before rinit hears of it), its pid and
+                // its group's id may be anyone's. Its pidfd still names
+                // only it: a signal to it fails, and one to its group
+                // reaches only the group numbered by its pid, never one
+                // that took over the number. Without a pidfd, a reaped
+                // main child is not signalled at all.
+                let pidfd = self.reaper.main_pidfd().filter(|_| main);
+                let sent = match pidfd.map(|fd| sys::pidfd_send_signal(fd, sig, group)) {
+                    // No process-group flag before Linux 6.9.
+                    Some(Err(e)) if e.raw_os_error() == Some(libc::EINVAL) => {
+                        sys::kill(target, sig)
                     }
-                    _ => sys::kill(target, sig),
+                    Some(r) => r,
+                    None if main && !group && self.reaper.main_gone() => {
+                        Err(std::io::Error::from_raw_os_error(libc::ESRCH))
+                    }
+                    None => sys::kill(target, sig),
                 };
-                match sent {
-                    Ok(()) => crate::info!("forwarded {} to {}", Signal(sig), target),
-                    Err(e) => crate::debug!("cannot forward {} to {target}: {e}", Signal(sig)),
-                }
+                crate::log::say(Msg::Forwarded {
+                    sig,
+                    target,
+                    failed: sent.err().and_then(|e| e.raw_os_error()),
+                });
             }
             Target::Remaining if self.is_pid1 => {
                 let left = if crate::log::enabled(crate::log::INFO) {
-                    sys::count_others().ok()
+                    crate::proc::count_others().ok()
                 } else {
                     None
                 };
@@ -507,9 +582,9 @@ impl Executor {
                     Err(e) => crate::debug!("kill(-1, {}): {e}", Signal(sig)),
                 }
             }
-            Target::Remaining => match sys::descendants(sys::getpid()) {
+            Target::Remaining => match crate::proc::descendants(sys::getpid()) {
                 Ok(tree) => {
-                    let sent = sys::signal_processes(&tree, sig);
+                    let sent = crate::proc::signal_processes(&tree, sig);
                     crate::info!("sent {} to {sent} remaining descendant(s)", Signal(sig));
                 }
                 Err(e) => {
@@ -524,103 +599,14 @@ impl Executor {
         }
     }
 
-    /// Drains `waitpid(-1, WNOHANG)`; feeds the machine what it learnt.
-    fn reap(&mut self) -> Option<u8> {
-        let main_pid = self.main.map(|c| c.pid);
-        let mut main_outcome = None;
-        let none_left = loop {
-            match sys::wait_any(false) {
-                Ok(sys::Wait::Reaped { pid, status }) => {
-                    if Some(pid) == main_pid {
-                        main_outcome = Outcome::from_wait_status(status);
-                        crate::info!("main child {pid} {}", describe(main_outcome));
-                    } else if self.warn_on_reap {
-                        crate::warn!(
-                            "reaped process {pid} ({})",
-                            describe(Outcome::from_wait_status(status))
-                        );
-                    } else {
-                        crate::debug!(
-                            "reaped process {pid} ({})",
-                            describe(Outcome::from_wait_status(status))
-                        );
-                    }
-                }
-                Ok(sys::Wait::Running) => break false,
-                Ok(sys::Wait::NoChildren) => break true,
-                Err(e) => {
-                    crate::error!("waitpid failed: {e}");
-                    break false;
-                }
-            }
-        };
-        if let Some(outcome) = main_outcome {
-            return self.main_exited(outcome, none_left);
-        }
-        if none_left {
-            return self.event(Event::ChildrenGone);
-        }
-        None
-    }
-
-    /// The kernel released the main child: its status is on its pidfd.
-    fn main_released(&mut self) -> Option<u8> {
-        let Reaper::Kernel { main } = &mut self.reaper else {
-            return None;
-        };
-        let outcome = match main.take().map(|fd| sys::pidfd_exit_status(&fd)) {
-            Some(Ok(Some(status))) => Outcome::from_wait_status(status),
-            Some(Ok(None)) => {
-                crate::error!("the kernel kept no exit status for the main child");
-                None
-            }
-            Some(Err(e)) => {
-                crate::error!("cannot read the main child's exit status: {e}");
-                None
-            }
-            None => return None,
-        };
-        let pid = self.main.map_or(0, |c| c.pid);
-        crate::info!("main child {pid} {}", describe(outcome));
-        // Without a status, rinit itself failed (125).
-        let outcome = outcome.unwrap_or(Outcome::Exited(exit::RINIT_FAILED));
-        // Nothing is left to reap; this only asks whether anything is left.
-        let none_left = matches!(sys::wait_any(false), Ok(sys::Wait::NoChildren));
-        self.main_exited(outcome, none_left)
-    }
-
-    fn main_exited(&mut self, outcome: Outcome, none_left: bool) -> Option<u8> {
-        if let Reaper::Kernel { main } = &mut self.reaper {
-            // Reaped by `reap` (it exited before SA_NOCLDWAIT was set).
-            *main = None;
-        }
-        let code = self.event(Event::MainExited {
-            outcome,
-            others_left: !none_left,
-        });
-        if code.is_some() || !none_left {
-            return code;
-        }
-        self.event(Event::ChildrenGone)
-    }
-}
-
-/// How a reaped process ended, for log lines. A `Display` value, not a
-/// `String`: log arguments are evaluated even when the level is off, and
-/// the reap path must not allocate.
-struct Described(Option<Outcome>);
-
-fn describe(outcome: Option<Outcome>) -> Described {
-    Described(outcome)
-}
-
-impl std::fmt::Display for Described {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(Outcome::Exited(n)) => write!(f, "exited with {n}"),
-            Some(Outcome::Signaled(s)) => write!(f, "killed by {}", Signal(s)),
-            None => f.write_str("changed state"),
-        }
+    /// A main child on rinit's terminal that a job-control signal stopped
+    /// stops rinit too (see `Event::MainStopped`).
+    fn job_control(&mut self) -> Option<u8> {
+        let child = self
+            .main
+            .filter(|c| c.terminal && !self.reaper.main_gone())?;
+        let sig = sys::stopped(child.pid)?;
+        self.event(Event::MainStopped(sig))
     }
 }
 
@@ -641,7 +627,7 @@ mod tests {
         let child = Child {
             pid: 100,
             pgid: 100,
-            took_foreground: false,
+            terminal: false,
         };
         Machine::new(&config(argv), Some(child))
     }
@@ -830,16 +816,18 @@ mod tests {
     #[test]
     fn dumb_init_job_control_and_exit() {
         let now = Instant::now();
+        let stop = Action::StopSelf;
+        // setsid mode: STOP to the group by default, then rinit stops.
         let mut m = machine(&["dumb-init", "x"]);
         for sig in [signals::SIGTSTP, signals::SIGTTIN, signals::SIGTTOU] {
             assert_eq!(
                 acts(&mut m, Event::Signal(sig), now),
-                [send(SIGSTOP, Target::Group(100)), Action::StopSelf]
+                [send(SIGSTOP, Target::Group(100)), stop]
             );
         }
         assert_eq!(
             acts(&mut m, Event::Signal(signals::SIGCONT), now),
-            [send(18, Target::Group(100))]
+            [Action::HandOnTerminal, send(18, Target::Group(100))]
         );
         assert_eq!(
             acts(&mut m, EXITED0, now),
@@ -849,16 +837,50 @@ mod tests {
                 Action::Exit(0)
             ]
         );
-        // Without setsid, job-control signals are plain signals.
+        // A -r for them replaces the STOP; to 0 drops it; rinit still stops.
+        let mut m = machine(&["dumb-init", "-r", "20:10", "-r", "22:0", "x"]);
+        assert_eq!(
+            acts(&mut m, Event::Signal(20), now),
+            [send(10, Target::Group(100)), stop]
+        );
+        assert_eq!(acts(&mut m, Event::Signal(22), now), [stop]);
+        assert_eq!(
+            acts(&mut m, Event::Signal(21), now),
+            [send(SIGSTOP, Target::Group(100)), stop]
+        );
+        // -c: forwarded as they are, to the child, then rinit stops; the
+        // farewell TERM goes to the (reaped) child alone.
         let mut m = machine(&["dumb-init", "-c", "x"]);
         assert_eq!(
             acts(&mut m, Event::Signal(20), now),
-            [send(20, Target::Pid(100))]
+            [send(20, Target::Pid(100)), stop]
         );
+        let mut m = machine(&["dumb-init", "-c", "-r", "20:0", "x"]);
+        assert_eq!(acts(&mut m, Event::Signal(20), now), [stop]);
+        assert_eq!(
+            acts(&mut m, EXITED0, now),
+            [
+                Action::ReclaimTerminal,
+                send(15, Target::Pid(100)),
+                Action::Exit(0)
+            ]
+        );
+        // rinit: a child on rinit's terminal stopped by job control
+        // stops rinit too; any other stop does not.
+        let mut m = machine(&["rinit", "x"]);
+        for sig in [signals::SIGTSTP, signals::SIGTTIN, signals::SIGTTOU] {
+            assert_eq!(acts(&mut m, Event::MainStopped(sig), now), [stop]);
+        }
+        assert_eq!(acts(&mut m, Event::MainStopped(SIGSTOP), now), []);
+        // rinit: plain signals, rinit never stops itself.
         let mut m = machine(&["rinit", "x"]);
         assert_eq!(
             acts(&mut m, Event::Signal(20), now),
             [send(20, Target::Pid(100))]
+        );
+        assert_eq!(
+            acts(&mut m, Event::Signal(18), now),
+            [Action::HandOnTerminal, send(18, Target::Pid(100))]
         );
     }
 }

@@ -8,7 +8,6 @@
 //! single-threaded, so nothing of the libc's needs those signals.
 
 use std::ffi::{CStr, CString, c_char, c_int};
-use std::fs;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -161,47 +160,18 @@ pub fn read_signals<'a>(
 
 /// Waits until `fd` is readable or `timeout_ms` passes (-1: no timeout).
 pub fn poll_readable(fd: &OwnedFd, timeout_ms: c_int) -> io::Result<bool> {
-    Ok(wait_for(fd, None, timeout_ms)?.signals)
+    let mut fds = [pollin(fd)];
+    poll(&mut fds, timeout_ms)?;
+    Ok(fds[0].revents & libc::POLLIN != 0)
 }
 
-/// What `wait_for` found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ready {
-    /// The signalfd has signals to read.
-    pub signals: bool,
-    /// The process behind the pidfd is gone, reaped and released.
-    pub released: bool,
-}
-
-/// Waits until the signalfd `signals` is readable, the process behind
-/// `pidfd` has been released, or `timeout_ms` passes (-1: no timeout).
-/// The pidfd is polled for no event: a pidfd reports `POLLIN` as soon as
-/// the process exits and `POLLHUP` only once it is released, after the
-/// kernel recorded its exit status for `pidfd_exit_status`.
-pub fn wait_for(
-    signals: &OwnedFd,
-    pidfd: Option<&OwnedFd>,
-    timeout_ms: c_int,
-) -> io::Result<Ready> {
-    let mut fds = [
-        libc::pollfd {
-            fd: signals.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            // A negative fd is skipped by poll.
-            fd: pidfd.map_or(-1, AsRawFd::as_raw_fd),
-            events: 0,
-            revents: 0,
-        },
-    ];
-    // SAFETY: two valid pollfds, count 2.
-    check(unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) })?;
-    Ok(Ready {
-        signals: fds[0].revents & libc::POLLIN != 0,
-        released: fds[1].revents != 0,
-    })
+/// A pollfd that waits for `POLLIN` on `fd` (a pidfd: its process exited).
+pub fn pollin(fd: &OwnedFd) -> libc::pollfd {
+    libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }
 }
 
 /// Replaces the set of signals an existing signalfd reports.
@@ -246,6 +216,15 @@ pub fn getpid() -> i32 {
 pub fn getppid() -> i32 {
     // SAFETY: getppid has no preconditions.
     unsafe { libc::getppid() }
+}
+
+/// Whether this process is a child subreaper (the bit survives `exec`, so
+/// a launcher may have set it for rinit).
+pub fn is_child_subreaper() -> bool {
+    let mut bit: c_int = 0;
+    // SAFETY: PR_GET_CHILD_SUBREAPER writes one int through the pointer.
+    let r = unsafe { libc::prctl(libc::PR_GET_CHILD_SUBREAPER, &mut bit as *mut c_int) };
+    r == 0 && bit != 0
 }
 
 pub fn set_child_subreaper() -> io::Result<()> {
@@ -293,6 +272,25 @@ pub fn wait_any(block: bool) -> io::Result<Wait> {
     }
 }
 
+/// The signal that stopped child `pid`, if it stopped since the last ask
+/// (`waitid` with `WSTOPPED` only: an exit is left for the reaper).
+pub fn stopped(pid: i32) -> Option<i32> {
+    // SAFETY: siginfo_t is plain data; all-zero is valid (si_pid 0).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a live siginfo_t for waitid to fill.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WSTOPPED | libc::WNOHANG,
+        )
+    };
+    // SAFETY: waitid filled the struct (or left it zeroed).
+    let (who, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+    (r == 0 && who == pid && code == libc::CLD_STOPPED).then_some(status)
+}
+
 /// Waits for one specific child (used only before the loop starts).
 pub fn wait_pid(pid: i32) -> io::Result<i32> {
     let mut status = 0;
@@ -314,16 +312,45 @@ pub fn setpgid(pid: i32, pgid: i32) -> io::Result<()> {
     check(unsafe { libc::setpgid(pid, pgid) }).map(drop)
 }
 
+/// Whether stdin is a terminal.
+pub fn stdin_is_tty() -> bool {
+    // SAFETY: isatty only reads the descriptor's state.
+    unsafe { libc::isatty(0) == 1 }
+}
+
 /// The foreground process group of the terminal on stdin, if stdin is a
-/// terminal this process may ask about.
+/// terminal and that group is visible here. In a new PID namespace a
+/// group from outside reads as 0, so `None` does not mean "no terminal".
 pub fn foreground_group() -> Option<i32> {
-    // SAFETY: isatty and tcgetpgrp only read the descriptor's state.
-    unsafe {
-        if libc::isatty(0) != 1 {
-            return None;
-        }
-        let pgrp = libc::tcgetpgrp(0);
-        (pgrp > 0).then_some(pgrp)
+    if !stdin_is_tty() {
+        return None;
+    }
+    // SAFETY: tcgetpgrp only reads the terminal's state.
+    let pgrp = unsafe { libc::tcgetpgrp(0) };
+    (pgrp > 0).then_some(pgrp)
+}
+
+/// Whether this process's group is the foreground group of the terminal
+/// on stdin, as the kernel sees it. Comparing `getpgrp()` with
+/// `tcgetpgrp()` cannot tell: as PID 1 of a new PID namespace both read 0
+/// when the groups live outside it. A zero-byte `read` on the terminal
+/// can: with SIGTTIN blocked (rinit blocks it before anything else) the
+/// kernel fails it with EIO for a background group only, and reads
+/// nothing either way. Not a terminal: `false`.
+pub fn in_foreground() -> bool {
+    if !stdin_is_tty() {
+        return false;
+    }
+    let mut byte = 0u8;
+    // SAFETY: a zero-length read into a live byte; nothing is consumed.
+    let n = unsafe { libc::read(0, (&raw mut byte).cast(), 0) };
+    if n == 0 {
+        return true;
+    }
+    match io::Error::last_os_error().raw_os_error() {
+        Some(libc::EIO) => false,
+        // Opened write-only, say: fall back to comparing the groups.
+        _ => foreground_group().is_some_and(|g| g == getpgrp()),
     }
 }
 
@@ -354,14 +381,22 @@ pub fn detach_tty() -> io::Result<()> {
 
 /// Consumes pending instances of the signals in `mask` without acting on
 /// them (after TIOCNOTTY the kernel sends SIGHUP and SIGCONT to us).
-pub fn discard_pending(mask: u64) {
-    let Ok(fd) = signalfd(mask) else { return };
+/// Returns the mask of those it consumed.
+pub fn discard_pending(mask: u64) -> u64 {
+    let Ok(fd) = signalfd(mask) else { return 0 };
     let mut buf = [zeroed_siginfo(); 4];
+    let mut consumed = 0;
     while poll_readable(&fd, 0).unwrap_or(false) {
-        if read_signals(&fd, &mut buf).map_or(true, |s| s.is_empty()) {
-            break;
+        match read_signals(&fd, &mut buf) {
+            Ok(got) if !got.is_empty() => {
+                for s in got {
+                    consumed |= signals::bit(s.ssi_signo as i32);
+                }
+            }
+            _ => break,
         }
     }
+    consumed
 }
 
 pub fn zeroed_siginfo() -> libc::signalfd_siginfo {
@@ -475,8 +510,12 @@ pub struct ChildPlan<'a> {
     pub setsid: bool,
     /// After `setsid`, make the terminal on stdin our controlling tty.
     pub take_tty: bool,
-    /// Make our new group the terminal's foreground group.
+    /// Make our new group the terminal's foreground group (with SIGTTOU
+    /// still blocked, as rinit's mask is until the exec).
     pub foreground: bool,
+    /// One argv per candidate, `/bin/sh CANDIDATE ARG...`, to run a file
+    /// the kernel refuses with ENOEXEC as `execvp` does; empty: no fallback.
+    pub sh_argvs: &'a [Vec<*const c_char>],
     pub cwd: Option<RawFd>,
     /// Set every signal's disposition back to default (dumb-init).
     pub reset_dispositions: bool,
@@ -562,9 +601,15 @@ fn child(plan: &ChildPlan) -> ! {
         // Like execvp: skip candidates that do not exist, remember EACCES.
         let mut err = libc::ENOENT;
         let mut denied = false;
-        for path in plan.candidates {
+        for (i, path) in plan.candidates.iter().enumerate() {
             libc::execve(path.as_ptr(), plan.argv.as_ptr(), envp);
             err = errno();
+            if err == libc::ENOEXEC {
+                if let Some(sh) = plan.sh_argvs.get(i) {
+                    libc::execve(c"/bin/sh".as_ptr(), sh.as_ptr(), envp);
+                }
+                break;
+            }
             match err {
                 libc::EACCES => denied = true,
                 libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {}
@@ -687,7 +732,7 @@ pub fn close_inherited(keep: RawFd) -> io::Result<()> {
 
 /// `close_inherited` through `/proc/self/fd`.
 fn close_listed(keep: RawFd) -> io::Result<()> {
-    let open: Vec<RawFd> = fs::read_dir("/proc/self/fd")?
+    let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .collect();
     for fd in open {
@@ -774,106 +819,96 @@ pub fn pidfd_send_signal(fd: &OwnedFd, sig: i32, group: bool) -> io::Result<()> 
     .map(drop)
 }
 
-/// (pid, parent pid) of every process in this `/proc`.
-fn process_table() -> io::Result<Vec<(i32, i32)>> {
-    let mut table = Vec::new();
-    for entry in fs::read_dir("/proc")? {
-        let Ok(entry) = entry else { continue };
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if let Some(ppid) = parent_of(pid) {
-            table.push((pid, ppid));
-        }
-    }
-    Ok(table)
-}
-
-/// The parent pid from `/proc/PID/stat` (the field after the `)` that
-/// ends the command name, which may itself contain spaces and parens).
-fn parent_of(pid: i32) -> Option<i32> {
-    let stat = fs::read(format!("/proc/{pid}/stat")).ok()?;
-    let close = stat.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
-    rest.split_ascii_whitespace().nth(1)?.parse().ok()
-}
-
-/// Fails unless the `/proc` we see belongs to our own PID namespace: one
-/// mounted for another namespace (a new namespace without its own /proc
-/// mount) numbers processes differently, and its pids would name other
-/// processes here.
-fn check_proc_is_ours() -> io::Result<()> {
+/// The filesystem type (`f_type`) of the filesystem at `path`.
+pub fn statfs_type(path: &CStr) -> io::Result<u64> {
     // SAFETY: statfs is plain integers; all-zero is valid.
     let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: a valid C path and a live struct for statfs to fill.
-    check(unsafe { libc::statfs(c"/proc".as_ptr(), &mut fs) })?;
-    // f_type is signed in glibc and unsigned in musl: compare the bits.
+    check(unsafe { libc::statfs(path.as_ptr(), &mut fs) })?;
+    // f_type is signed in glibc and unsigned in musl: keep the bits.
     #[allow(clippy::unnecessary_cast)]
-    if fs.f_type as u64 != libc::PROC_SUPER_MAGIC as u64 {
-        return Err(io::Error::other("/proc is not a procfs"));
+    Ok(fs.f_type as u64)
+}
+
+/// `poll(2)` over `fds`; returns how many have events.
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: c_int) -> io::Result<usize> {
+    // SAFETY: a live slice of pollfds and its length.
+    check(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) })
+        .map(|n| n as usize)
+}
+
+/// The `waitpid`-style status of a `waitid` record.
+fn wait_status(info: &libc::siginfo_t) -> i32 {
+    // SAFETY: filled by waitid for a child that changed state (si_pid set),
+    // so si_status is the exit code or the signal.
+    let status = unsafe { info.si_status() };
+    match info.si_code {
+        libc::CLD_EXITED => (status & 0xff) << 8,
+        libc::CLD_DUMPED => (status & 0x7f) | 0x80,
+        _ => status & 0x7f,
     }
-    let me = fs::read_link("/proc/self")?;
-    if me.to_str().and_then(|s| s.parse::<i32>().ok()) == Some(getpid()) {
-        Ok(())
+}
+
+/// `waitid(P_PIDFD, pidfd, WEXITED | WNOHANG)`: reaps the child behind
+/// `pidfd` if it has exited and is still a zombie, and returns its wait
+/// status; `None` while it has not exited. Fails with ECHILD when it is
+/// not (or no longer) a child rinit could wait for: the kernel released
+/// it (`SA_NOCLDWAIT`).
+pub fn waitid_pidfd(pidfd: &OwnedFd) -> io::Result<Option<i32>> {
+    // SAFETY: siginfo_t is plain data; all-zero is valid (si_pid 0).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a pidfd as the id, and a live siginfo_t for waitid to fill.
+    check(unsafe {
+        libc::waitid(
+            libc::P_PIDFD,
+            pidfd.as_raw_fd() as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG,
+        )
+    })?;
+    // SAFETY: si_pid is valid in every record waitid fills (0: none).
+    let pid = unsafe { info.si_pid() };
+    Ok((pid != 0).then(|| wait_status(&info)))
+}
+
+/// What rinit's children are doing, as `waitid` sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Children {
+    /// rinit has no children (ECHILD).
+    None,
+    /// Children, none of them an exited, unreaped zombie.
+    Running,
+    /// At least one child has exited and is still a zombie.
+    Zombie,
+}
+
+/// Looks at rinit's children without reaping any (`WNOWAIT`).
+pub fn children() -> io::Result<Children> {
+    // SAFETY: siginfo_t is plain data; all-zero is valid (si_pid 0).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a live siginfo_t for waitid to fill.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_ALL,
+            0,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        return if e.raw_os_error() == Some(libc::ECHILD) {
+            Ok(Children::None)
+        } else {
+            Err(e)
+        };
+    }
+    // SAFETY: si_pid is valid in every record waitid fills (0: none).
+    Ok(if unsafe { info.si_pid() } != 0 {
+        Children::Zombie
     } else {
-        Err(io::Error::other("/proc belongs to another PID namespace"))
-    }
-}
-
-/// Every descendant of `root` (not `root` itself), parents before children.
-pub fn descendants(root: i32) -> io::Result<Vec<(i32, i32)>> {
-    check_proc_is_ours()?;
-    let table = process_table()?;
-    let mut found: Vec<(i32, i32)> = Vec::new();
-    let mut frontier = vec![root];
-    while let Some(parent) = frontier.pop() {
-        for &(pid, ppid) in &table {
-            if ppid == parent && pid != root {
-                found.push((pid, ppid));
-                frontier.push(pid);
-            }
-        }
-    }
-    Ok(found)
-}
-
-/// How many processes other than this one the `/proc` we see lists.
-pub fn count_others() -> io::Result<usize> {
-    check_proc_is_ours()?;
-    let me = getpid();
-    Ok(process_table()?
-        .iter()
-        .filter(|(pid, _)| *pid != me)
-        .count())
-}
-
-/// Sends `sig` to each of `processes` ((pid, parent) pairs from
-/// `descendants`) whose parent is still the one recorded: the pidfd pins
-/// the process, so a recycled pid is never signalled. Returns how many
-/// were signalled.
-pub fn signal_processes(processes: &[(i32, i32)], sig: i32) -> usize {
-    let mut sent = 0;
-    for &(pid, ppid) in processes {
-        match pidfd_open(pid) {
-            Ok(fd) => {
-                if parent_of(pid) == Some(ppid) && pidfd_send_signal(&fd, sig, false).is_ok() {
-                    sent += 1;
-                }
-            }
-            // Kernels before 5.3: no pidfds; check the parent and kill.
-            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
-                if parent_of(pid) == Some(ppid) && kill(pid, sig).is_ok() {
-                    sent += 1;
-                }
-            }
-            Err(_) => {}
-        }
-    }
-    sent
+        Children::Running
+    })
 }
 
 #[cfg(test)]

@@ -1051,8 +1051,18 @@ fn run_arbitrary(input: &fuzz_input::Input, empty: &Path) {
         .code()
         .unwrap_or_else(|| panic!("rinit died of {status:?} on {input:?}: {stderr}"));
     assert!(!stderr.contains("panicked"), "panic on {input:?}: {stderr}");
+    // Each personality words its errors as its model does (src/messages.rs).
+    let base = argv0
+        .as_bytes()
+        .rsplit(|&b| b == b'/')
+        .next()
+        .unwrap_or(b"");
+    let dumb = base == b"dumb-init";
+    let tini = [&b"tini"[..], b"tini-static", b"docker-init"].contains(&base);
     match code {
         0 => {}
+        // dumb-init's usage errors exit 1, in its words.
+        1 if dumb => assert!(!stderr.is_empty(), "1 on {input:?} and no reason"),
         125..=127 => {
             let newline_in_input = input
                 .argv
@@ -1063,7 +1073,7 @@ fn run_arbitrary(input: &fuzz_input::Input, empty: &Path) {
             if code == 125 {
                 // A usage error: one line, and nothing else.
                 assert!(
-                    stderr.starts_with("rinit: "),
+                    stderr.starts_with("rinit: ") && !dumb,
                     "{code} on {input:?}: {stderr:?}"
                 );
                 if !newline_in_input {
@@ -1071,10 +1081,14 @@ fn run_arbitrary(input: &fuzz_input::Input, empty: &Path) {
                 }
             } else if !newline_in_input {
                 // Maybe a warning first (tini not PID 1), then the reason.
-                assert!(
-                    last.starts_with("rinit: cannot run '"),
-                    "{code} on {input:?}: {stderr:?}"
-                );
+                let said = if dumb {
+                    last.starts_with("[dumb-init] ")
+                } else if tini {
+                    last.starts_with("[FATAL tini (") && last.contains("] exec ")
+                } else {
+                    last.starts_with("rinit: cannot run '")
+                };
+                assert!(said, "{code} on {input:?}: {stderr:?}");
             }
         }
         other => panic!("exit {other} on {input:?}: {stderr}"),

@@ -233,3 +233,216 @@ fn dumb_init_child_takes_the_terminal() {
     assert_eq!(fg, pgid, "the child's session did not take the terminal");
     pty.after("cwd ");
 }
+
+/// An interactive bash on a fresh pty (its session leader, with job
+/// control), driven by typing into the master as a user would. Needles
+/// are computed by the shell (`$((40+2))`), so the echo of what was typed
+/// never matches them.
+struct Shell {
+    pty: Pty,
+}
+
+impl Shell {
+    fn start() -> Shell {
+        let path = std::env::var("PATH").unwrap_or_default();
+        let mut shell = Shell {
+            pty: Pty::run(&[
+                "env",
+                "-i",
+                &format!("PATH={path}"),
+                "TERM=dumb",
+                "PS1=$ ",
+                "bash",
+                "--norc",
+                "--noprofile",
+                "-i",
+            ]),
+        };
+        // -b: job notices at once, not at the next prompt.
+        shell.type_line("set -b; echo shell-$((1+1))");
+        shell.pty.after("shell-2");
+        shell
+    }
+
+    fn type_line(&mut self, line: &str) {
+        self.pty.master.write_all(line.as_bytes()).unwrap();
+        self.pty.master.write_all(b"\n").unwrap();
+    }
+
+    /// The pid in the reader's `ready-PID-pid` line.
+    fn ready_pid(&self) -> i32 {
+        let text = self.pty.after("ready-");
+        let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
+        digits
+            .parse()
+            .unwrap_or_else(|_| panic!("no pid in {text:?}"))
+    }
+
+    /// The shell still reads its terminal and runs commands.
+    fn alive(&mut self) {
+        self.type_line("echo alive-$((3+4))");
+        self.pty.after("alive-7");
+    }
+}
+
+impl Drop for Shell {
+    /// A failed test leaves stopped jobs behind that no hangup reaches
+    /// (a background job's stopped child): kill the whole session.
+    fn drop(&mut self) {
+        let sid = self.pty.holder.id() as i32;
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
+                continue;
+            };
+            // SAFETY: getsid and kill have no memory-safety preconditions.
+            unsafe {
+                if pid != sid && libc::getsid(pid) == sid {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+fn parent_of(pid: i32) -> i32 {
+    status_field(pid, "PPid:").unwrap().parse().unwrap()
+}
+
+/// The child of `rinit` reads a line from the terminal and echoes it.
+const READER: &str = "echo rea\"\"dy-$$-pid; read x; echo go\"\"t-$x-$((40+2))";
+
+/// Case 1: as PID 1 of a new PID namespace, where every group outside
+/// reads as 0, rinit still asks the kernel whether it is in the
+/// foreground, and its child gets the terminal instead of stopping on
+/// SIGTTIN.
+#[test]
+fn pid1_of_a_new_namespace_gives_its_child_the_terminal() {
+    if !can_pid1() {
+        return;
+    }
+    let mut sh = Shell::start();
+    let r = rinit();
+    sh.type_line(&format!(
+        "unshare --pid --fork --mount-proc {} -- sh -c '{READER}'",
+        path_str(&r)
+    ));
+    sh.pty.after("ready-");
+    sh.type_line("hello");
+    assert_eq!(sh.pty.after("got-"), "hello-42");
+    sh.alive();
+}
+
+/// Case 2: started with `&`, the child stops on SIGTTIN when it reads,
+/// and rinit stops with it, so the shell sees its job stopped; `fg` gives
+/// rinit's group the terminal and sends it SIGCONT, and rinit hands the
+/// terminal on to the child.
+#[test]
+fn fg_hands_the_terminal_on_to_the_child() {
+    let mut sh = Shell::start();
+    let r = rinit();
+    sh.type_line(&format!("{} -- sh -c '{READER}' &", path_str(&r)));
+    let child = sh.ready_pid();
+    wait_until("the child to stop on SIGTTIN", || state_of(child) == 'T');
+    sh.pty.after("Stopped");
+    sh.type_line("fg");
+    sh.type_line("hello");
+    assert_eq!(sh.pty.after("got-"), "hello-42");
+    sh.alive();
+}
+
+/// Case 3: Ctrl-Z stops the child (it has the foreground) and so rinit,
+/// and the shell takes the terminal back; `bg` lets both go on, and rinit
+/// must not take the terminal from the shell when its child ends (bash's
+/// readline would get EIO and the shell would exit).
+#[test]
+fn bg_then_child_exit_leaves_the_shell_its_terminal() {
+    let dir = temp_dir("tty-bg");
+    let fifo = dir.join("go");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mut sh = Shell::start();
+    let r = rinit();
+    sh.type_line(&format!(
+        "{} -- sh -c 'echo rea\"\"dy-$$-pid; read x < {}'",
+        path_str(&r),
+        fifo.display()
+    ));
+    let child = sh.ready_pid();
+    let rinit_pid = parent_of(child);
+    sh.pty.type_byte(0x1a); // Ctrl-Z
+    sh.pty.after("Stopped");
+    sh.type_line("bg");
+    wait_until("rinit to go on", || state_of(rinit_pid) != 'T');
+    // The child's read returns; it exits, and so does rinit.
+    std::fs::write(&fifo, "go\n").unwrap();
+    wait_until("rinit to exit", || !alive(rinit_pid));
+    sh.alive();
+}
+
+/// Case 4: an init under an init. The outer rinit runs under strace,
+/// which delays each of its ioctls by 300 ms: a `tcsetpgrp` from the
+/// parent's side would land after the inner rinit handed the terminal on
+/// to `sh`, and take it back from `sh`. The child takes the terminal
+/// itself, before it execs, so nothing comes late.
+#[test]
+fn an_init_under_an_init_keeps_the_terminal_with_the_grandchild() {
+    let strace = Command::new("strace")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .status();
+    if !strace.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: no strace (.ci/run installs it)");
+        return;
+    }
+    let mut sh = Shell::start();
+    let r = rinit();
+    sh.type_line(&format!(
+        "strace -o /dev/null -e inject=ioctl:delay_enter=300000 {r} -- {r} -- sh -c '{READER}'",
+        r = path_str(&r)
+    ));
+    let child = sh.ready_pid();
+    let outer = parent_of(parent_of(child));
+    // Once the outer rinit has closed its exec-report pipe (the only pipe
+    // it has that strace, which leaks one of its own, does not), it is
+    // past every terminal call it makes while starting the child.
+    let pipes = |pid: i32| -> Vec<String> {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|fds| {
+                fds.flatten()
+                    .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                    .map(|l| l.to_string_lossy().into_owned())
+                    .filter(|l| l.starts_with("pipe:"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let strace = parent_of(outer);
+    wait_until("the outer rinit to finish starting its child", || {
+        let theirs = pipes(strace);
+        pipes(outer).iter().all(|p| theirs.contains(p))
+    });
+    sh.type_line("hello");
+    assert_eq!(sh.pty.after("got-"), "hello-42");
+    sh.alive();
+}
+
+/// Case 2, the end of it: the terminal closes (its shell gets SIGHUP)
+/// while rinit's child is stopped in the background. The shell passes the
+/// hangup to its jobs, with a SIGCONT to the stopped ones; since rinit's
+/// job reads as stopped, that reaches the child, and neither is left
+/// behind.
+#[test]
+fn a_hangup_ends_a_stopped_background_rinit_and_its_child() {
+    let mut sh = Shell::start();
+    let r = rinit();
+    sh.type_line(&format!("{} -- sh -c '{READER}' &", path_str(&r)));
+    let child = sh.ready_pid();
+    let rinit_pid = parent_of(child);
+    sh.pty.after("Stopped");
+    // SAFETY: kill has no memory-safety preconditions; bash is ours.
+    unsafe { libc::kill(sh.pty.holder.id() as i32, libc::SIGHUP) };
+    wait_until("the child and rinit to end", || {
+        !alive(child) && !alive(rinit_pid)
+    });
+}

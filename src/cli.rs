@@ -512,7 +512,30 @@ trait Flags {
     fn values(&self, opt: &Opt) -> Option<Vec<&str>>;
     fn count(&self, opt: &Opt) -> u8;
     /// The command and its arguments, in order.
-    fn command(&self) -> Box<dyn Iterator<Item = &OsString> + '_>;
+    fn command(&self) -> Args<'_>;
+}
+
+/// The command and its arguments from either parser, without an
+/// allocation (one is ~250 instructions at start-up in musl).
+enum Args<'a> {
+    Fast(std::slice::Iter<'a, OsString>),
+    Clap(clap::parser::ValuesRef<'a, OsString>),
+}
+
+impl<'a> Iterator for Args<'a> {
+    type Item = &'a OsString;
+    fn next(&mut self) -> Option<&'a OsString> {
+        match self {
+            Args::Fast(args) => args.next(),
+            Args::Clap(args) => args.next(),
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Args::Fast(args) => args.size_hint(),
+            Args::Clap(args) => args.size_hint(),
+        }
+    }
 }
 
 // The `try_` getters: an id the personality's command lacks is "not
@@ -540,14 +563,11 @@ impl Flags for ArgMatches {
             .copied()
             .unwrap_or(0)
     }
-    fn command(&self) -> Box<dyn Iterator<Item = &OsString> + '_> {
-        Box::new(
-            self.try_get_many::<OsString>("command")
-                .ok()
-                .flatten()
-                .into_iter()
-                .flatten(),
-        )
+    fn command(&self) -> Args<'_> {
+        match self.try_get_many::<OsString>("command") {
+            Ok(Some(args)) => Args::Clap(args),
+            _ => Args::Fast([].iter()),
+        }
     }
 }
 
@@ -558,7 +578,10 @@ struct Slot<'a> {
     count: u8,
     /// When it was last given (its position among the flags).
     last: usize,
-    /// Its values, borrowed from the arguments.
+    /// Its last value, borrowed from the arguments.
+    value: Option<&'a str>,
+    /// Every value of a repeatable option (no allocation for the others:
+    /// one is ~250 instructions at start-up).
     values: Vec<&'a str>,
 }
 
@@ -639,6 +662,7 @@ impl<'a> Fast<'a> {
         next: &mut usize,
     ) -> Option<bool> {
         let kind = OPTIONS.get(index)?.kind;
+        let list = matches!(kind, Kind::List(_));
         let slot = self.slots.get_mut(index)?;
         slot.count = slot.count.saturating_add(1);
         self.seen += 1;
@@ -661,7 +685,11 @@ impl<'a> Fast<'a> {
         if value.is_empty() || value[0] == b'-' || value[0] == b'=' {
             return None;
         }
-        slot.values.push(std::str::from_utf8(value).ok()?);
+        let value = std::str::from_utf8(value).ok()?;
+        slot.value = Some(value);
+        if list {
+            slot.values.push(value);
+        }
         Some(true)
     }
 }
@@ -679,7 +707,7 @@ impl Flags for Fast<'_> {
         other.is_none_or(|o| o.count == 0 || o.last < slot.last)
     }
     fn value(&self, opt: &Opt) -> Option<&str> {
-        self.slots.get(opt.slot)?.values.last().copied()
+        self.slots.get(opt.slot)?.value
     }
     fn values(&self, opt: &Opt) -> Option<Vec<&str>> {
         let slot = self.slots.get(opt.slot)?;
@@ -688,9 +716,8 @@ impl Flags for Fast<'_> {
     fn count(&self, opt: &Opt) -> u8 {
         self.slots.get(opt.slot).map_or(0, |s| s.count)
     }
-    fn command(&self) -> Box<dyn Iterator<Item = &OsString> + '_> {
-        // One small allocation for the box, as the Vec it replaces was.
-        Box::new(self.command.iter())
+    fn command(&self) -> Args<'_> {
+        Args::Fast(self.command.iter())
     }
 }
 
@@ -879,18 +906,20 @@ fn build(
         })?
         .unwrap_or(Reap::Auto);
 
-    let command: Vec<CString> = flags
-        .command()
-        .map(|a| {
-            // Room for the NUL from the start: CString::new then does not
-            // reallocate (an allocation is ~250 instructions in musl, and
-            // start-up has one per argument).
-            let mut bytes = Vec::with_capacity(a.len() + 1);
-            bytes.extend_from_slice(a.as_bytes());
+    // Sized once: a `collect` through `Result` cannot know the length.
+    let args = flags.command();
+    let mut command: Vec<CString> = Vec::with_capacity(args.size_hint().0);
+    for a in args {
+        // Room for the NUL from the start: CString::new then does not
+        // reallocate (an allocation is ~250 instructions in musl, and
+        // start-up has one per argument).
+        let mut bytes = Vec::with_capacity(a.len() + 1);
+        bytes.extend_from_slice(a.as_bytes());
+        command.push(
             CString::new(bytes)
-                .map_err(|_| format!("argument '{}' contains a NUL byte", a.to_string_lossy()))
-        })
-        .collect::<Result<_, _>>()?;
+                .map_err(|_| format!("argument '{}' contains a NUL byte", a.to_string_lossy()))?,
+        );
+    }
     let mode = match (flags.flag(&PAUSE), command.is_empty()) {
         (true, true) => Mode::Pause,
         (true, false) => return Err("--pause takes no command".into()),

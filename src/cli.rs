@@ -1,9 +1,16 @@
 //! The command line and its environment fallbacks, turned into a `Config`.
 //!
-//! clap does the flag syntax; this module adds what clap cannot know: the
-//! personality from `argv[0]`, the `RINIT_*`/`TINI_*`/`DUMB_INIT_*`
-//! variables (a flag always wins over its variable), and one-line errors.
+//! Every option is declared once, in [`OPTIONS`]: its letters, its long
+//! name, what value it takes, its environment variables, the personalities
+//! that have it, and its help. Three readers derive from that table: the
+//! small parser that reads the usual command lines at start-up (`Fast`),
+//! clap's `Command` ([`command`]: help, usage errors and the man page),
+//! and the environment lookups ([`VARIABLES`], `Inputs`). What the table
+//! cannot say (how `-g`, `-c` and `DUMB_INIT_SETSID` combine, the
+//! personalities' defaults) is in `build`, which both parsers feed. A flag
+//! always wins over its variable; errors are one line.
 
+use std::borrow::Cow;
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 
@@ -27,35 +34,297 @@ pub enum Request {
 pub struct UsageError(pub String);
 
 const GIT_HASH: &str = env!("RINIT_GIT_HASH");
-/// Every environment variable rinit reads (tests and fuzzing pick from it).
-pub const VARIABLES: [&str; 14] = [
-    "RINIT_KILL_PROCESS_GROUP",
-    "TINI_KILL_PROCESS_GROUP",
-    "DUMB_INIT_SETSID",
-    "RINIT_SUBREAPER",
-    "TINI_SUBREAPER",
-    "RINIT_PDEATHSIG",
-    "RINIT_REWRITE",
-    "RINIT_REMAP_EXIT",
-    "RINIT_GRACE",
-    "RINIT_TERM_DELAY",
-    "RINIT_WARN_ON_REAP",
-    "RINIT_VERBOSITY",
-    "TINI_VERBOSITY",
-    "RINIT_REAP",
+/// rinit's version, for tools outside the crate (the man page).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+const LICENSE: &str = include_str!("../LICENSE");
+
+/// How an option takes its value on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// On when given (`-g`).
+    Switch,
+    /// Counted (`-vv`).
+    Count,
+    /// One value, named so in the help; the last one given wins (`-t 5s`).
+    Value(&'static str),
+    /// A repeatable value; every one counts (`-r A:B -r C:D`).
+    List(&'static str),
+    /// Prints something on stdout and exits 0 (`-V`, `-l`).
+    Print,
+    /// No flag at all: only its environment variables set it.
+    EnvOnly,
+}
+
+/// How an environment variable sets its option. An empty value counts
+/// as unset, except for `Present`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// `1` is on, `0` is off.
+    Switch,
+    /// On whenever the variable is set, whatever its value (tini's).
+    Present,
+    /// A value read as the flag's is (a list: comma-separated).
+    Value,
+}
+
+/// An environment variable of an option.
+#[derive(Debug)]
+pub struct Var {
+    pub name: &'static str,
+    pub rule: Rule,
+    /// The personalities that read it (`Personality::bit`s).
+    pub only: u8,
+    /// What the help shows after the name (`=1`, `=N`).
+    pub hint: &'static str,
+}
+
+/// One option: everything the parsers, the help and the environment
+/// lookups know about it.
+#[derive(Debug)]
+pub struct Opt {
+    /// clap's id.
+    pub id: &'static str,
+    /// Its place in `OPTIONS` (a unit test checks), where `Fast` keeps it.
+    pub slot: usize,
+    /// Its letters, each with the personalities it exists in; the first
+    /// available one is the flag, the others aliases.
+    pub shorts: &'static [(char, u8)],
+    pub long: Option<&'static str>,
+    pub kind: Kind,
+    /// The option whose later flag turns this one off (`-g` and `-c`).
+    pub overrides: Option<&'static str>,
+    /// Its variables, in order: the first one set decides (all are checked).
+    pub vars: &'static [Var],
+    pub help: &'static str,
+}
+
+/// Every personality.
+const ALL: u8 = 0xff;
+const DUMB: u8 = Personality::DumbInit.bit();
+const CATATONIT: u8 = Personality::Catatonit.bit();
+
+const fn var(name: &'static str, rule: Rule, hint: &'static str) -> Var {
+    Var {
+        name,
+        rule,
+        only: ALL,
+        hint,
+    }
+}
+
+/// dumb-init's switch: `1` its default (new session, group signals),
+/// `0` as `-c`.
+const DUMB_INIT_SETSID: Var = Var {
+    name: "DUMB_INIT_SETSID",
+    rule: Rule::Switch,
+    only: DUMB,
+    hint: "=0|1",
+};
+
+const PGROUP: Opt = Opt {
+    id: "pgroup",
+    slot: 0,
+    shorts: &[('g', ALL)],
+    long: Some("pgroup"),
+    kind: Kind::Switch,
+    overrides: Some("single_child"),
+    vars: &[
+        var("RINIT_KILL_PROCESS_GROUP", Rule::Switch, "=1"),
+        DUMB_INIT_SETSID,
+        var("TINI_KILL_PROCESS_GROUP", Rule::Present, ""),
+    ],
+    help: "Forward signals to the child's whole process group",
+};
+const SINGLE_CHILD: Opt = Opt {
+    id: "single_child",
+    slot: 1,
+    shorts: &[('c', ALL)],
+    long: Some("single-child"),
+    kind: Kind::Switch,
+    overrides: Some("pgroup"),
+    vars: &[],
+    help: "Forward signals to the child only (the default except as dumb-init)",
+};
+const SUBREAPER: Opt = Opt {
+    id: "subreaper",
+    slot: 2,
+    shorts: &[('s', ALL)],
+    long: Some("subreaper"),
+    kind: Kind::Switch,
+    overrides: None,
+    vars: &[
+        var("RINIT_SUBREAPER", Rule::Switch, "=1"),
+        var("TINI_SUBREAPER", Rule::Present, ""),
+    ],
+    help: "Become a child subreaper when not PID 1",
+};
+const PDEATHSIG: Opt = Opt {
+    id: "pdeathsig",
+    slot: 3,
+    shorts: &[('p', ALL)],
+    long: Some("pdeathsig"),
+    kind: Kind::Value("SIG"),
+    overrides: None,
+    vars: &[var("RINIT_PDEATHSIG", Rule::Value, "")],
+    help: "Get SIG when rinit's own parent dies",
+};
+const REWRITE: Opt = Opt {
+    id: "rewrite",
+    slot: 4,
+    shorts: &[('r', ALL)],
+    long: Some("rewrite"),
+    kind: Kind::List("FROM:TO"),
+    overrides: None,
+    vars: &[var("RINIT_REWRITE", Rule::Value, "=A:B,C:D")],
+    help: "Forward FROM as TO; TO=0 drops it; repeatable",
+};
+const REMAP_EXIT: Opt = Opt {
+    id: "remap_exit",
+    slot: 5,
+    shorts: &[('e', ALL)],
+    long: Some("remap-exit"),
+    kind: Kind::List("CODE"),
+    overrides: None,
+    vars: &[var("RINIT_REMAP_EXIT", Rule::Value, "=A,B")],
+    help: "Exit 0 where the exit code would be CODE; repeatable",
+};
+const GRACE: Opt = Opt {
+    id: "grace",
+    slot: 6,
+    shorts: &[('t', ALL)],
+    long: Some("grace"),
+    kind: Kind::Value("DURATION"),
+    overrides: None,
+    vars: &[var("RINIT_GRACE", Rule::Value, "")],
+    help: "After the child exits, SIGTERM what is left and SIGKILL it after DURATION; 0 = exit at once (default 5s; 0 as tini, dumb-init, catatonit)",
+};
+const TERM_DELAY: Opt = Opt {
+    id: "term_delay",
+    slot: 7,
+    shorts: &[('d', ALL)],
+    long: Some("term-delay"),
+    kind: Kind::Value("DURATION"),
+    overrides: None,
+    vars: &[var("RINIT_TERM_DELAY", Rule::Value, "")],
+    help: "Hold each SIGTERM for DURATION before forwarding it",
+};
+const WARN_ON_REAP: Opt = Opt {
+    id: "warn_on_reap",
+    slot: 8,
+    shorts: &[('w', ALL)],
+    long: Some("warn-on-reap"),
+    kind: Kind::Switch,
+    overrides: None,
+    vars: &[var("RINIT_WARN_ON_REAP", Rule::Switch, "=1")],
+    help: "Warn about every reaped process other than the child",
+};
+const PAUSE: Opt = Opt {
+    id: "pause",
+    slot: 9,
+    shorts: &[('P', ALL)],
+    long: Some("pause"),
+    kind: Kind::Switch,
+    overrides: None,
+    vars: &[],
+    help: "Run no command: only reap, and exit 0 on SIGTERM or SIGINT",
+};
+const VERBOSE: Opt = Opt {
+    id: "verbose",
+    slot: 10,
+    shorts: &[('v', ALL)],
+    long: Some("verbose"),
+    kind: Kind::Count,
+    overrides: None,
+    vars: &[
+        var("RINIT_VERBOSITY", Rule::Value, "=N"),
+        var("TINI_VERBOSITY", Rule::Value, "=N"),
+    ],
+    help: "More logging on stderr; repeatable",
+};
+const VERSION_OPT: Opt = Opt {
+    id: "version",
+    slot: 11,
+    shorts: &[('V', ALL)],
+    long: Some("version"),
+    kind: Kind::Print,
+    overrides: None,
+    vars: &[],
+    help: "Print the version and exit",
+};
+const LICENSE_OPT: Opt = Opt {
+    id: "license",
+    slot: 12,
+    shorts: &[('l', ALL), ('L', CATATONIT)],
+    long: Some("license"),
+    kind: Kind::Print,
+    overrides: None,
+    vars: &[],
+    help: "Print the license and exit",
+};
+const REAP: Opt = Opt {
+    id: "reap",
+    slot: 13,
+    shorts: &[],
+    long: None,
+    kind: Kind::EnvOnly,
+    overrides: None,
+    vars: &[var("RINIT_REAP", Rule::Value, "=auto|wait")],
+    help: "Who releases exited processes: the kernel where it can (auto), or rinit (wait)",
+};
+
+/// Every option, in the order of the help.
+pub const OPTIONS: [&Opt; 14] = [
+    &PGROUP,
+    &SINGLE_CHILD,
+    &SUBREAPER,
+    &PDEATHSIG,
+    &REWRITE,
+    &REMAP_EXIT,
+    &GRACE,
+    &TERM_DELAY,
+    &WARN_ON_REAP,
+    &PAUSE,
+    &VERBOSE,
+    &VERSION_OPT,
+    &LICENSE_OPT,
+    &REAP,
 ];
+
+const fn variable_count() -> usize {
+    let (mut n, mut i) = (0, 0);
+    while i < OPTIONS.len() {
+        n += OPTIONS[i].vars.len();
+        i += 1;
+    }
+    n
+}
+
+/// Every environment variable rinit reads, from `OPTIONS` (tests and
+/// fuzzing pick from it).
+pub const VARIABLES: [&str; variable_count()] = {
+    let mut out = [""; variable_count()];
+    let (mut n, mut i) = (0, 0);
+    while i < OPTIONS.len() {
+        let mut j = 0;
+        while j < OPTIONS[i].vars.len() {
+            out[n] = OPTIONS[i].vars[j].name;
+            n += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+};
 
 /// Every name in `VARIABLES` starts with one of these: when no variable in
 /// the environment does, rinit skips the lookups altogether.
 pub const VARIABLE_PREFIXES: [&[u8]; 3] = [b"RINIT_", b"TINI_", b"DUMB_INIT_"];
 
-/// rinit's version, for tools outside the crate (the man page).
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-const LICENSE: &str = include_str!("../LICENSE");
-
-/// The clap definition of the command line (also the source of the man page).
-pub fn command() -> Command {
-    Command::new("rinit")
+/// The clap definition of the command line in `personality`, from
+/// `OPTIONS` (also the source of the man page, as rinit).
+pub fn command(personality: Personality) -> Command {
+    let bit = personality.bit();
+    let mut command = Command::new("rinit")
         .about("A minimal PID 1 for containers: runs COMMAND, forwards signals, reaps zombies.")
         .override_usage("rinit [OPTIONS] [--] COMMAND [ARG]...\n       rinit [OPTIONS] --pause")
         .after_help(
@@ -67,62 +336,83 @@ pub fn command() -> Command {
              RINIT_REAP=wait (or -w, -vv) makes rinit reap each one itself.",
         )
         .disable_version_flag(true)
-        .args_override_self(true)
-        .arg(flag("pgroup", 'g', "Forward signals to the child's whole process group [RINIT_KILL_PROCESS_GROUP=1]").overrides_with("single_child"))
-        .arg(flag("single_child", 'c', "Forward signals to the child only (the default except as dumb-init) [DUMB_INIT_SETSID=0]").long("single-child").overrides_with("pgroup"))
-        .arg(flag("subreaper", 's', "Become a child subreaper when not PID 1 [RINIT_SUBREAPER=1]"))
-        .arg(value("pdeathsig", 'p', "SIG", "Get SIG when rinit's own parent dies [RINIT_PDEATHSIG]"))
-        .arg(value("rewrite", 'r', "FROM:TO", "Forward FROM as TO; TO=0 drops it; repeatable [RINIT_REWRITE=A:B,C:D]").action(ArgAction::Append))
-        .arg(value("remap_exit", 'e', "CODE", "Exit 0 where the exit code would be CODE; repeatable [RINIT_REMAP_EXIT]").long("remap-exit").action(ArgAction::Append))
-        .arg(value("grace", 't', "DURATION", "After the child exits, SIGTERM what is left and SIGKILL it after DURATION; 0 = exit at once [RINIT_GRACE; default 5s]"))
-        .arg(value("term_delay", 'd', "DURATION", "Hold each SIGTERM for DURATION before forwarding it [RINIT_TERM_DELAY]").long("term-delay"))
-        .arg(flag("warn_on_reap", 'w', "Warn about every reaped process other than the child [RINIT_WARN_ON_REAP=1]").long("warn-on-reap"))
-        .arg(Arg::new("pause").long("pause").action(ArgAction::SetTrue).help("Run no command: only reap, and exit 0 on SIGTERM or SIGINT"))
-        .arg(flag("verbose", 'v', "More logging on stderr; repeatable [RINIT_VERBOSITY=N]").action(ArgAction::Count))
-        .arg(flag("version", 'V', "Print the version and exit"))
-        .arg(flag("license", 'l', "Print the license and exit"))
-        .arg(
-            Arg::new("command")
-                .value_name("COMMAND")
-                .num_args(1..)
-                .trailing_var_arg(true)
-                .value_parser(clap::builder::ValueParser::os_string()),
-        )
+        .args_override_self(true);
+    for opt in OPTIONS {
+        let action = match opt.kind {
+            Kind::Switch | Kind::Print => ArgAction::SetTrue,
+            Kind::Count => ArgAction::Count,
+            Kind::Value(_) => ArgAction::Set,
+            Kind::List(_) => ArgAction::Append,
+            Kind::EnvOnly => continue,
+        };
+        let mut arg = Arg::new(opt.id).action(action).help(help(opt, bit));
+        let mut shorts = opt.shorts.iter().filter(|(_, only)| only & bit != 0);
+        if let Some(&(short, _)) = shorts.next() {
+            arg = arg.short(short);
+        }
+        for &(alias, _) in shorts {
+            arg = arg.visible_short_alias(alias);
+        }
+        if let Some(long) = opt.long {
+            arg = arg.long(long);
+        }
+        if let Kind::Value(name) | Kind::List(name) = opt.kind {
+            arg = arg.value_name(name);
+        }
+        if let Some(other) = opt.overrides {
+            arg = arg.overrides_with(other);
+        }
+        command = command.arg(arg);
+    }
+    command.arg(
+        Arg::new("command")
+            .value_name("COMMAND")
+            .num_args(1..)
+            .trailing_var_arg(true)
+            .value_parser(clap::builder::ValueParser::os_string()),
+    )
 }
 
-fn flag(id: &'static str, short: char, help: &'static str) -> Arg {
-    Arg::new(id)
-        .short(short)
-        .long(id)
-        .action(ArgAction::SetTrue)
-        .help(help)
+/// An option's help line: its text, then its variables.
+fn help(opt: &Opt, bit: u8) -> String {
+    let mut text = opt.help.to_string();
+    let mut vars = opt.vars.iter().filter(|v| v.only & bit != 0);
+    if let Some(first) = vars.next() {
+        text.push_str(&format!(" [{}{}", first.name, first.hint));
+        for v in vars {
+            text.push_str(&format!(", {}{}", v.name, v.hint));
+        }
+        text.push(']');
+    }
+    text
 }
 
-fn value(id: &'static str, short: char, name: &'static str, help: &'static str) -> Arg {
-    Arg::new(id)
-        .short(short)
-        .long(id)
-        .value_name(name)
-        .action(ArgAction::Set)
-        .help(help)
-}
+/// How `parse` reads an environment variable.
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
 
 /// Parses `args` (with `argv[0]`) and the environment as seen through `env`.
 pub fn parse(
     args: Vec<OsString>,
     env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Request, UsageError> {
+    parse_env(args, Some(env))
+}
+
+/// `parse`, where `None` says that no variable rinit reads is set (rinit
+/// checks `environ` for their prefixes once): then no lookup is made.
+pub fn parse_env(args: Vec<OsString>, env: Option<Lookup<'_>>) -> Result<Request, UsageError> {
     // The usual command lines (`rinit -- CMD`, Docker's `docker-init --
     // CMD`, `rinit -g -t 10s CMD`) are read by `Fast`: building and running
     // clap's parser would be nearly all of rinit's start-up. Whatever
     // `Fast` is unsure of (help, version, a malformed or unusual flag) goes
     // to clap, which then also words the error.
-    if let Some(fast) = Fast::parse(args.get(1..).unwrap_or_default()) {
-        return build(personality(&args), &fast, &Env { get: env })
+    let personality = personality(&args);
+    if let Some(fast) = Fast::parse(args.get(1..).unwrap_or_default(), personality) {
+        return build(personality, &fast, env)
             .map(Request::Run)
             .map_err(UsageError);
     }
-    parse_clap(args, env)
+    clap_env(args, env)
 }
 
 fn personality(args: &[OsString]) -> Personality {
@@ -135,32 +425,44 @@ pub fn parse_clap(
     args: Vec<OsString>,
     env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Request, UsageError> {
+    clap_env(args, Some(env))
+}
+
+fn clap_env(args: Vec<OsString>, env: Option<Lookup<'_>>) -> Result<Request, UsageError> {
     let personality = personality(&args);
-    let matches = match command().try_get_matches_from(args) {
+    let matches = match command(personality).try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) if e.kind() == ErrorKind::DisplayHelp => {
-            return Ok(Request::Print(command().render_help().to_string()));
+            return Ok(Request::Print(
+                command(personality).render_help().to_string(),
+            ));
         }
         Err(e) => return Err(UsageError(first_line(&e.to_string()))),
     };
-    if matches.get_flag("version") {
+    if matches.flag(&VERSION_OPT) {
         return Ok(Request::Print(version(personality)));
     }
-    if matches.get_flag("license") {
+    if matches.flag(&LICENSE_OPT) {
         return Ok(Request::Print(LICENSE.to_string()));
     }
-    build(personality, &matches, &Env { get: env })
+    build(personality, &matches, env)
         .map(Request::Run)
         .map_err(UsageError)
 }
 
-/// The `--version` line. Docker's `docker info` splits it at ` - git.`.
+/// The `--version` line, the one message whose wording differs between
+/// personalities here. Docker's `docker info` splits it at ` - git.` and
+/// reads the part after `tini version ` as the version; catatonit prints
+/// a `tini version` line too, for the same parsers.
 pub fn version(personality: Personality) -> String {
     let v = VERSION;
     match personality {
-        // Docker also reads the part after "tini version " as the version.
-        Personality::Tini => format!("tini version {v}-rinit - git.{GIT_HASH}\n"),
-        _ => format!("rinit version {v} - git.{GIT_HASH}\n"),
+        Personality::Tini | Personality::Catatonit => {
+            format!("tini version {v}-rinit - git.{GIT_HASH}\n")
+        }
+        Personality::Rinit | Personality::DumbInit => {
+            format!("rinit version {v} - git.{GIT_HASH}\n")
+        }
     }
 }
 
@@ -171,13 +473,18 @@ fn first_line(message: &str) -> String {
 
 /// The environment, with the parsing rules rinit's variables share.
 struct Env<'a> {
-    get: &'a dyn Fn(&str) -> Option<OsString>,
+    /// `None`: none of rinit's variables is set.
+    get: Option<Lookup<'a>>,
 }
 
 impl Env<'_> {
+    fn raw(&self, name: &str) -> Option<OsString> {
+        self.get.and_then(|get| get(name))
+    }
+
     /// A variable's value; an empty value counts as unset.
     fn text(&self, name: &str) -> Result<Option<String>, String> {
-        match (self.get)(name) {
+        match self.raw(name) {
             None => Ok(None),
             Some(v) if v.is_empty() => Ok(None),
             Some(v) => v
@@ -196,77 +503,84 @@ impl Env<'_> {
             Some(other) => Err(format!("{name}='{other}' must be 0 or 1")),
         }
     }
-
-    /// A tini variable that turns its option on merely by being set.
-    fn present(&self, name: &str) -> bool {
-        (self.get)(name).is_some()
-    }
-
-    /// Parses a variable with `parse`, naming the variable in the error.
-    fn parsed<T>(
-        &self,
-        name: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<Option<T>, String> {
-        match self.text(name)? {
-            None => Ok(None),
-            Some(text) => parse(&text).map(Some).map_err(|e| format!("{name}: {e}")),
-        }
-    }
 }
 
-/// The flags as `build` reads them: clap's matches, or none at all.
+/// The flags as `build` reads them: clap's matches, or `Fast`'s.
 trait Flags {
-    fn flag(&self, id: &str) -> bool;
-    fn value(&self, id: &str) -> Option<&String>;
-    fn values(&self, id: &str) -> Option<Vec<&String>>;
-    fn count(&self, id: &str) -> u8;
+    fn flag(&self, opt: &Opt) -> bool;
+    fn value(&self, opt: &Opt) -> Option<&str>;
+    fn values(&self, opt: &Opt) -> Option<Vec<&str>>;
+    fn count(&self, opt: &Opt) -> u8;
     fn command(&self) -> Option<Vec<&OsString>>;
 }
 
+// The `try_` getters: an id the personality's command lacks is "not
+// given", never a panic.
 impl Flags for ArgMatches {
-    fn flag(&self, id: &str) -> bool {
-        self.get_flag(id)
+    fn flag(&self, opt: &Opt) -> bool {
+        matches!(self.try_get_one::<bool>(opt.id), Ok(Some(true)))
     }
-    fn value(&self, id: &str) -> Option<&String> {
-        self.get_one::<String>(id)
+    fn value(&self, opt: &Opt) -> Option<&str> {
+        self.try_get_one::<String>(opt.id)
+            .ok()
+            .flatten()
+            .map(String::as_str)
     }
-    fn values(&self, id: &str) -> Option<Vec<&String>> {
-        self.get_many::<String>(id).map(Iterator::collect)
+    fn values(&self, opt: &Opt) -> Option<Vec<&str>> {
+        self.try_get_many::<String>(opt.id)
+            .ok()
+            .flatten()
+            .map(|v| v.map(String::as_str).collect())
     }
-    fn count(&self, id: &str) -> u8 {
-        self.get_count(id)
+    fn count(&self, opt: &Opt) -> u8 {
+        self.try_get_one::<u8>(opt.id)
+            .ok()
+            .flatten()
+            .copied()
+            .unwrap_or(0)
     }
     fn command(&self) -> Option<Vec<&OsString>> {
-        self.get_many::<OsString>("command").map(Iterator::collect)
+        self.try_get_many::<OsString>("command")
+            .ok()
+            .flatten()
+            .map(Iterator::collect)
     }
 }
 
-/// The flags of an ordinary command line, read without clap. `parse`
-/// accepts only what clap accepts and reads it the same way (the unit
-/// tests and the `argv` fuzz target compare the two); anything else is
-/// `None`, and clap takes over.
+/// What the command line said about one option.
 #[derive(Debug, Default)]
+struct Slot<'a> {
+    /// How often it was given.
+    count: u8,
+    /// When it was last given (its position among the flags).
+    last: usize,
+    /// Its values, borrowed from the arguments.
+    values: Vec<&'a str>,
+}
+
+/// The flags of an ordinary command line, read without clap from
+/// `OPTIONS`. `parse` accepts only what clap accepts and reads it the same
+/// way (the unit tests and the `argv` fuzz target compare the two);
+/// anything else is `None`, and clap takes over.
+#[derive(Debug)]
 struct Fast<'a> {
-    /// The last of `-g` and `-c`: each overrides the other, as in clap.
-    forward: Option<&'static str>,
-    subreaper: bool,
-    warn_on_reap: bool,
-    pause: bool,
-    verbose: u8,
-    pdeathsig: Option<String>,
-    grace: Option<String>,
-    term_delay: Option<String>,
-    rewrite: Vec<String>,
-    remap_exit: Vec<String>,
+    /// One per entry of `OPTIONS`.
+    slots: [Slot<'a>; OPTIONS.len()],
+    /// Flags seen so far.
+    seen: usize,
     command: &'a [OsString],
 }
 
 impl<'a> Fast<'a> {
     /// Reads `args` (without `argv[0]`) up to `--` or the first argument
     /// that is not an option.
-    fn parse(args: &'a [OsString]) -> Option<Fast<'a>> {
-        let mut fast = Fast::default();
+    fn parse(args: &'a [OsString], personality: Personality) -> Option<Fast<'a>> {
+        let bit = personality.bit();
+        let mut fast = Fast {
+            slots: Default::default(),
+            seen: 0,
+            command: &[],
+        };
         let mut next = 0;
         while let Some(arg) = args.get(next).map(|a| a.as_bytes()) {
             if arg == b"--" {
@@ -282,45 +596,26 @@ impl<'a> Fast<'a> {
                     Some(at) => (&long[..at], Some(&long[at + 1..])),
                     None => (long, None),
                 };
-                let id = match name {
-                    b"pgroup" => "pgroup",
-                    b"single-child" => "single_child",
-                    b"subreaper" => "subreaper",
-                    b"warn-on-reap" => "warn_on_reap",
-                    b"pause" => "pause",
-                    b"verbose" => "verbose",
-                    b"pdeathsig" => "pdeathsig",
-                    b"rewrite" => "rewrite",
-                    b"remap-exit" => "remap_exit",
-                    b"grace" => "grace",
-                    b"term-delay" => "term_delay",
-                    _ => return None,
-                };
-                let took_value = fast.set(id, inline, args, &mut next)?;
+                let at = OPTIONS
+                    .iter()
+                    .position(|o| o.long.is_some_and(|l| l.as_bytes() == name))?;
+                let took_value = fast.set(at, inline, args, &mut next)?;
                 if inline.is_some() && !took_value {
                     return None;
                 }
                 continue;
             }
             for (at, &short) in arg.iter().enumerate().skip(1) {
-                let id = match short {
-                    b'g' => "pgroup",
-                    b'c' => "single_child",
-                    b's' => "subreaper",
-                    b'w' => "warn_on_reap",
-                    b'v' => "verbose",
-                    b'p' => "pdeathsig",
-                    b'r' => "rewrite",
-                    b'e' => "remap_exit",
-                    b't' => "grace",
-                    b'd' => "term_delay",
-                    _ => return None,
-                };
+                let index = OPTIONS.iter().position(|o| {
+                    o.shorts
+                        .iter()
+                        .any(|&(c, only)| c as u32 == u32::from(short) && only & bit != 0)
+                })?;
                 // A value option takes the rest of the cluster (`-t5s`),
                 // or else the next argument.
                 let rest = &arg[at + 1..];
                 let inline = (!rest.is_empty()).then_some(rest);
-                if fast.set(id, inline, args, &mut next)? {
+                if fast.set(index, inline, args, &mut next)? {
                     break;
                 }
             }
@@ -329,39 +624,26 @@ impl<'a> Fast<'a> {
         Some(fast)
     }
 
-    /// Records option `id`: a switch, or a value option with its value,
-    /// `inline` or else the argument at `*next`. Returns whether it took a
-    /// value, and `None` for anything clap should judge.
+    /// Records `OPTIONS[index]`: a switch, or a value option with its
+    /// value, `inline` or else the argument at `*next`. Returns whether it
+    /// took a value, and `None` for anything clap should judge.
     fn set(
         &mut self,
-        id: &'static str,
-        inline: Option<&[u8]>,
-        args: &[OsString],
+        index: usize,
+        inline: Option<&'a [u8]>,
+        args: &'a [OsString],
         next: &mut usize,
     ) -> Option<bool> {
-        let slot = match id {
-            "pgroup" | "single_child" => {
-                self.forward = Some(id);
-                return Some(false);
-            }
-            "subreaper" => {
-                self.subreaper = true;
-                return Some(false);
-            }
-            "warn_on_reap" => {
-                self.warn_on_reap = true;
-                return Some(false);
-            }
-            "pause" => {
-                self.pause = true;
-                return Some(false);
-            }
-            "verbose" => {
-                self.verbose = self.verbose.saturating_add(1);
-                return Some(false);
-            }
-            _ => id,
-        };
+        let kind = OPTIONS.get(index)?.kind;
+        let slot = self.slots.get_mut(index)?;
+        slot.count = slot.count.saturating_add(1);
+        self.seen += 1;
+        slot.last = self.seen;
+        match kind {
+            Kind::Switch | Kind::Count => return Some(false),
+            Kind::Value(_) | Kind::List(_) => {}
+            Kind::Print | Kind::EnvOnly => return None,
+        }
         let value = match inline {
             Some(v) => v,
             None => {
@@ -375,178 +657,224 @@ impl<'a> Fast<'a> {
         if value.is_empty() || value[0] == b'-' || value[0] == b'=' {
             return None;
         }
-        let value = std::str::from_utf8(value).ok()?.to_string();
-        match slot {
-            "pdeathsig" => self.pdeathsig = Some(value),
-            "grace" => self.grace = Some(value),
-            "term_delay" => self.term_delay = Some(value),
-            "rewrite" => self.rewrite.push(value),
-            _ => self.remap_exit.push(value),
-        }
+        slot.values.push(std::str::from_utf8(value).ok()?);
         Some(true)
     }
 }
 
 impl Flags for Fast<'_> {
-    fn flag(&self, id: &str) -> bool {
-        match id {
-            "pgroup" | "single_child" => self.forward == Some(id),
-            "subreaper" => self.subreaper,
-            "warn_on_reap" => self.warn_on_reap,
-            "pause" => self.pause,
-            _ => false,
-        }
-    }
-    fn value(&self, id: &str) -> Option<&String> {
-        match id {
-            "pdeathsig" => self.pdeathsig.as_ref(),
-            "grace" => self.grace.as_ref(),
-            "term_delay" => self.term_delay.as_ref(),
-            _ => None,
-        }
-    }
-    fn values(&self, id: &str) -> Option<Vec<&String>> {
-        let list = match id {
-            "rewrite" => &self.rewrite,
-            _ => &self.remap_exit,
+    fn flag(&self, opt: &Opt) -> bool {
+        let Some(slot) = self.slots.get(opt.slot).filter(|s| s.count > 0) else {
+            return false;
         };
-        (!list.is_empty()).then(|| list.iter().collect())
+        // Of two options that override each other, the later one counts.
+        let other = opt
+            .overrides
+            .and_then(|id| OPTIONS.iter().find(|o| o.id == id))
+            .and_then(|o| self.slots.get(o.slot));
+        other.is_none_or(|o| o.count == 0 || o.last < slot.last)
     }
-    fn count(&self, _: &str) -> u8 {
-        self.verbose
+    fn value(&self, opt: &Opt) -> Option<&str> {
+        self.slots.get(opt.slot)?.values.last().copied()
+    }
+    fn values(&self, opt: &Opt) -> Option<Vec<&str>> {
+        let slot = self.slots.get(opt.slot)?;
+        (!slot.values.is_empty()).then(|| slot.values.clone())
+    }
+    fn count(&self, opt: &Opt) -> u8 {
+        self.slots.get(opt.slot).map_or(0, |s| s.count)
     }
     fn command(&self) -> Option<Vec<&OsString>> {
         (!self.command.is_empty()).then(|| self.command.iter().collect())
     }
 }
 
-/// A flag's value if given, else its variable's, each parsed with `parse`.
-fn option<T>(
-    m: &dyn Flags,
-    id: &str,
-    flag: &str,
-    env: &Env,
-    var: &str,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Result<Option<T>, String> {
-    match m.value(id) {
-        Some(text) => parse(text).map(Some).map_err(|e| format!("{flag}: {e}")),
-        None => env.parsed(var, parse),
+/// The flags and the environment, read through `OPTIONS`: a flag wins;
+/// else the option's variables (those of this personality), each checked,
+/// the first one set deciding.
+struct Inputs<'a> {
+    flags: &'a dyn Flags,
+    env: Env<'a>,
+    bit: u8,
+}
+
+impl<'a> Inputs<'a> {
+    fn vars(&self, opt: &'static Opt) -> impl Iterator<Item = &'static Var> + use<> {
+        let bit = self.bit;
+        // Without variables in the environment, nothing to look up.
+        let vars = if self.env.get.is_some() {
+            opt.vars
+        } else {
+            &[]
+        };
+        vars.iter().filter(move |v| v.only & bit != 0)
+    }
+
+    /// A switch: on if its flag came last, off if the flag it overrides
+    /// did, else what the first of its variables that is set says.
+    fn switch(&self, opt: &'static Opt) -> Result<Option<bool>, String> {
+        if self.flags.flag(opt) {
+            return Ok(Some(true));
+        }
+        let other = opt
+            .overrides
+            .and_then(|id| OPTIONS.iter().find(|o| o.id == id));
+        if other.is_some_and(|o| self.flags.flag(o)) {
+            return Ok(Some(false));
+        }
+        for var in self.vars(opt) {
+            let said = match var.rule {
+                Rule::Present => self.env.raw(var.name).map(|_| true),
+                Rule::Switch | Rule::Value => self.env.switch(var.name)?,
+            };
+            if said.is_some() {
+                return Ok(said);
+            }
+        }
+        Ok(None)
+    }
+
+    /// A value option's text: its flag's last value, else the first of its
+    /// variables that is set; with where it came from, for errors.
+    fn text(&self, opt: &'static Opt) -> Result<Option<(Cow<'a, str>, Source)>, String> {
+        if let Some(text) = self.flags.value(opt) {
+            return Ok(Some((
+                Cow::Borrowed(text),
+                Source::Flag(opt.long.unwrap_or(opt.id)),
+            )));
+        }
+        for var in self.vars(opt) {
+            if let Some(text) = self.env.text(var.name)? {
+                return Ok(Some((Cow::Owned(text), Source::Var(var.name))));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A value option, parsed with `parse`; an error names the flag or
+    /// the variable.
+    fn value<T>(
+        &self,
+        opt: &'static Opt,
+        parse: fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, String> {
+        match self.text(opt)? {
+            Some((text, from)) => parse(&text).map(Some).map_err(|e| from.error(e)),
+            None => Ok(None),
+        }
+    }
+
+    /// A repeatable option: every value of its flag, else the
+    /// comma-separated items of its first variable that is set; each
+    /// handed to `add`.
+    fn list(
+        &self,
+        opt: &'static Opt,
+        add: &mut dyn FnMut(&str) -> Result<(), String>,
+    ) -> Result<(), String> {
+        if let Some(items) = self.flags.values(opt) {
+            let from = Source::Flag(opt.long.unwrap_or(opt.id));
+            for item in items {
+                add(item).map_err(|e| from.error(e))?;
+            }
+            return Ok(());
+        }
+        if let Some((list, from)) = self.text(opt)? {
+            for item in list.split(',') {
+                add(item).map_err(|e| from.error(e))?;
+            }
+        }
+        Ok(())
     }
 }
 
-fn build(personality: Personality, m: &dyn Flags, env: &Env) -> Result<Config, String> {
-    let dumb = personality == Personality::DumbInit;
+/// Where a value came from: a flag (its long name) or a variable.
+#[derive(Clone, Copy)]
+enum Source {
+    Flag(&'static str),
+    Var(&'static str),
+}
 
-    // Where signals go. Flags: the last of -g/-c wins (clap overrides).
-    let (forward, setsid) = if m.flag("pgroup") {
-        (ForwardTo::Group, dumb)
-    } else if m.flag("single_child") {
-        (ForwardTo::Child, false)
-    } else {
-        let group_var = env.switch("RINIT_KILL_PROCESS_GROUP")?;
-        let dumb_setsid = if dumb {
-            env.switch("DUMB_INIT_SETSID")?
-        } else {
-            None
-        };
-        let group = group_var
-            .or(dumb_setsid)
-            .unwrap_or(dumb || env.present("TINI_KILL_PROCESS_GROUP"));
-        let setsid = dumb && dumb_setsid.unwrap_or(true);
-        (
-            if group {
-                ForwardTo::Group
-            } else {
-                ForwardTo::Child
-            },
-            setsid,
-        )
+impl Source {
+    fn error(self, e: String) -> String {
+        match self {
+            Source::Flag(long) => format!("--{long}: {e}"),
+            Source::Var(name) => format!("{name}: {e}"),
+        }
+    }
+}
+
+fn build(
+    personality: Personality,
+    flags: &dyn Flags,
+    env: Option<Lookup<'_>>,
+) -> Result<Config, String> {
+    let dumb = personality == Personality::DumbInit;
+    let inputs = Inputs {
+        flags,
+        env: Env { get: env },
+        bit: personality.bit(),
     };
 
-    let subreaper = m.flag("subreaper")
-        || env.switch("RINIT_SUBREAPER")?.unwrap_or(false)
-        || env.present("TINI_SUBREAPER");
-    let pdeathsig = option(
-        m,
-        "pdeathsig",
-        "--pdeathsig",
-        env,
-        "RINIT_PDEATHSIG",
-        signals::parse,
-    )?;
+    // Where signals go: the last of -g/-c, else the variables; dumb-init
+    // forwards to the group by default, and its child starts a session
+    // unless -c or DUMB_INIT_SETSID=0 says otherwise.
+    let group = inputs.switch(&PGROUP)?.unwrap_or(dumb);
+    let forward = if group {
+        ForwardTo::Group
+    } else {
+        ForwardTo::Child
+    };
+    let setsid = dumb
+        && if flags.flag(&PGROUP) {
+            true
+        } else if flags.flag(&SINGLE_CHILD) {
+            false
+        } else {
+            inputs.env.switch(DUMB_INIT_SETSID.name)?.unwrap_or(true)
+        };
+
+    // catatonit becomes a subreaper when not PID 1 without being asked.
+    let subreaper =
+        inputs.switch(&SUBREAPER)?.unwrap_or(false) || personality == Personality::Catatonit;
+    let pdeathsig = inputs.value(&PDEATHSIG, signals::parse)?;
 
     let mut rewrite = Rewrite::default();
-    match m.values("rewrite") {
-        Some(specs) => {
-            for spec in specs {
-                rewrite.add(spec).map_err(|e| format!("--rewrite: {e}"))?;
-            }
-        }
-        None => {
-            if let Some(list) = env.text("RINIT_REWRITE")? {
-                for spec in list.split(',') {
-                    rewrite
-                        .add(spec)
-                        .map_err(|e| format!("RINIT_REWRITE: {e}"))?;
-                }
-            }
-        }
-    }
-
+    inputs.list(&REWRITE, &mut |spec| rewrite.add(spec))?;
     let mut remap = Remap::default();
-    match m.values("remap_exit") {
-        Some(codes) => {
-            for code in codes {
-                remap.add(code).map_err(|e| format!("--remap-exit: {e}"))?;
-            }
-        }
-        None => {
-            if let Some(list) = env.text("RINIT_REMAP_EXIT")? {
-                for code in list.split(',') {
-                    remap
-                        .add(code)
-                        .map_err(|e| format!("RINIT_REMAP_EXIT: {e}"))?;
-                }
-            }
-        }
-    }
+    inputs.list(&REMAP_EXIT, &mut |code| remap.add(code))?;
 
-    let grace = option(m, "grace", "--grace", env, "RINIT_GRACE", parse_duration)?
+    let grace = inputs
+        .value(&GRACE, parse_duration)?
         .unwrap_or(personality.default_grace());
-    let term_delay = option(
-        m,
-        "term_delay",
-        "--term-delay",
-        env,
-        "RINIT_TERM_DELAY",
-        parse_duration,
-    )?
-    .unwrap_or_default();
-    let warn_on_reap = m.flag("warn_on_reap") || env.switch("RINIT_WARN_ON_REAP")?.unwrap_or(false);
+    let term_delay = inputs
+        .value(&TERM_DELAY, parse_duration)?
+        .unwrap_or_default();
+    let warn_on_reap = inputs.switch(&WARN_ON_REAP)?.unwrap_or(false);
 
-    let count = m.count("verbose");
+    let count = flags.count(&VERBOSE);
     let verbosity = if count > 0 {
         // Each -v adds a level above warnings. dumb-init is silent by
         // default, but its one -v means "debug", which is the same level.
         count.saturating_add(1)
     } else {
-        let level = |t: &str| {
-            t.parse::<u8>()
-                .map_err(|_| format!("'{t}' is not a number"))
-        };
-        env.parsed("RINIT_VERBOSITY", level)?
-            .or(env.parsed("TINI_VERBOSITY", level)?)
+        inputs
+            .value(&VERBOSE, |t| {
+                t.parse::<u8>()
+                    .map_err(|_| format!("'{t}' is not a number"))
+            })?
             .unwrap_or(if dumb { 0 } else { 1 })
     };
 
-    let reap = match env.text("RINIT_REAP")?.as_deref() {
-        None | Some("auto") => Reap::Auto,
-        Some("wait") => Reap::Wait,
-        Some(other) => return Err(format!("RINIT_REAP='{other}' must be auto or wait")),
-    };
+    let reap = inputs
+        .value(&REAP, |text| match text {
+            "auto" => Ok(Reap::Auto),
+            "wait" => Ok(Reap::Wait),
+            other => Err(format!("'{other}' must be auto or wait")),
+        })?
+        .unwrap_or(Reap::Auto);
 
-    let command: Vec<CString> = match m.command() {
+    let command: Vec<CString> = match flags.command() {
         Some(args) => args
             .into_iter()
             .map(|a| {
@@ -561,7 +889,7 @@ fn build(personality: Personality, m: &dyn Flags, env: &Env) -> Result<Config, S
             .collect::<Result<_, _>>()?,
         None => Vec::new(),
     };
-    let mode = match (m.flag("pause"), command.is_empty()) {
+    let mode = match (flags.flag(&PAUSE), command.is_empty()) {
         (true, true) => Mode::Pause,
         (true, false) => return Err("--pause takes no command".into()),
         (false, true) => {
@@ -576,7 +904,7 @@ fn build(personality: Personality, m: &dyn Flags, env: &Env) -> Result<Config, S
         forward,
         setsid,
         child_signals: match personality {
-            Personality::Rinit => ChildSignals::Clean,
+            Personality::Rinit | Personality::Catatonit => ChildSignals::Clean,
             Personality::Tini => ChildSignals::InheritedMask,
             Personality::DumbInit => ChildSignals::AllDefault,
         },
@@ -661,7 +989,7 @@ mod tests {
                 "x",
             ],
         ] {
-            let fast = Fast::parse(&os(argv)[1..]).map(|f| f.command.len());
+            let fast = Fast::parse(&os(argv)[1..], personality(&os(argv))).map(|f| f.command.len());
             assert!(fast.is_some(), "{argv:?} went to clap");
         }
         for argv in [
@@ -675,7 +1003,10 @@ mod tests {
             &["rinit", "--grace=", "x"],
             &["rinit", "--pgroup=1", "x"],
         ] {
-            assert!(Fast::parse(&os(argv)[1..]).is_none(), "{argv:?}");
+            assert!(
+                Fast::parse(&os(argv)[1..], personality(&os(argv))).is_none(),
+                "{argv:?}"
+            );
         }
     }
 
@@ -715,6 +1046,13 @@ mod tests {
             &["rinit", "--pause", "x"],
             &["rinit", "-e", "1", "--remap-exit", "2", "-e3", "x"],
             &["rinit", "-s", "-w", "--subreaper", "x", "-s"],
+            &["rinit", "-gc", "x"],
+            &["rinit", "-cg", "x"],
+            &["catatonit", "-P"],
+            &["/catatonit", "-gP"],
+            &["catatonit", "-L"],
+            &["rinit", "-L"],
+            &["tini", "-P", "x"],
         ] {
             check(os(argv));
         }
@@ -767,11 +1105,14 @@ mod tests {
             "-h",
             "-V",
             "-l",
+            "-L",
+            "-P",
+            "-gP",
         ];
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
         for _ in 0..20_000 {
             let mut argv = vec![OsString::from(
-                ["rinit", "tini", "dumb-init"][seed as usize % 3],
+                ["rinit", "tini", "dumb-init", "catatonit"][seed as usize % 4],
             )];
             seed ^= seed << 13;
             seed ^= seed >> 7;
@@ -806,7 +1147,7 @@ mod tests {
             asked.borrow_mut().insert(name.to_string());
             None
         };
-        for argv0 in ["rinit", "tini", "dumb-init"] {
+        for argv0 in ["rinit", "tini", "dumb-init", "catatonit"] {
             let args = [argv0, "--", "x"].map(OsString::from).to_vec();
             assert!(parse(args, &env).is_ok());
         }
@@ -1077,5 +1418,79 @@ mod tests {
         assert!(print(&["rinit", "-l"]).contains("MIT License"));
         // Help after the command belongs to the command.
         assert!(run(&["rinit", "ls", "--help"], &[]).is_ok());
+    }
+
+    /// Each entry of `OPTIONS` sits at its own `slot`, ids and letters
+    /// are unique per personality, and every variable has a known prefix.
+    #[test]
+    fn the_option_table_is_consistent() {
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, opt) in OPTIONS.iter().enumerate() {
+            assert_eq!(opt.slot, i, "{}", opt.id);
+            assert!(ids.insert(opt.id), "{} twice", opt.id);
+            assert!(
+                opt.overrides
+                    .is_none_or(|o| OPTIONS.iter().any(|other| other.id == o))
+            );
+        }
+        for p in [
+            Personality::Rinit,
+            Personality::Tini,
+            Personality::DumbInit,
+            Personality::Catatonit,
+        ] {
+            let mut letters = std::collections::BTreeSet::new();
+            for opt in OPTIONS {
+                for &(c, only) in opt.shorts {
+                    if only & p.bit() != 0 {
+                        assert!(letters.insert(c), "-{c} twice as {p:?}");
+                    }
+                }
+            }
+            // clap agrees (it panics on a duplicate in debug builds).
+            command(p).debug_assert();
+        }
+        assert_eq!(VARIABLES.len(), 14);
+    }
+
+    /// Named catatonit: podman's `/catatonit -P` pauses, `-L` prints the
+    /// license, `-V` a `tini version` line, no grace, a subreaper.
+    #[test]
+    fn catatonit_personality() {
+        let c = run(&["/catatonit", "-P"], &[]).unwrap();
+        assert_eq!(
+            (c.personality, c.mode),
+            (Personality::Catatonit, Mode::Pause)
+        );
+        let c = run(&["catatonit", "-g", "--", "sh"], &[]).unwrap();
+        assert_eq!(c.forward, ForwardTo::Group);
+        assert_eq!(c.grace, Duration::ZERO);
+        assert!(c.subreaper);
+        assert_eq!(c.child_signals, ChildSignals::Clean);
+        let print =
+            |argv: &[&str]| match parse(argv.iter().map(OsString::from).collect(), &|_| None) {
+                Ok(Request::Print(text)) => text,
+                other => panic!("{argv:?}: {other:?}"),
+            };
+        let v = print(&["/usr/libexec/podman/catatonit", "-V"]);
+        assert!(
+            v.starts_with("tini version ") && v.lines().count() == 1,
+            "{v}"
+        );
+        assert_eq!(print(&["catatonit", "--version"]), v);
+        assert!(print(&["catatonit", "-L"]).contains("MIT License"));
+        assert!(print(&["catatonit", "-h"]).contains("-P, --pause"));
+        // -L is catatonit's; elsewhere it is a usage error.
+        assert!(run(&["rinit", "-L"], &[]).unwrap_err().contains("-L"));
+    }
+
+    /// `-P` pauses in every personality.
+    #[test]
+    fn pause_letter_everywhere() {
+        for argv0 in ["rinit", "tini", "docker-init", "dumb-init", "catatonit"] {
+            let c = run(&[argv0, "-P"], &[]).unwrap();
+            assert_eq!(c.mode, Mode::Pause, "{argv0}");
+            assert!(run(&[argv0, "-P", "x"], &[]).is_err(), "{argv0}");
+        }
     }
 }

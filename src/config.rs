@@ -18,6 +18,8 @@ pub enum Personality {
     Tini,
     /// `dumb-init`.
     DumbInit,
+    /// `catatonit` (podman's init, and its pause binary as `catatonit -P`).
+    Catatonit,
 }
 
 impl Personality {
@@ -26,15 +28,22 @@ impl Personality {
         match base {
             b"tini" | b"tini-static" | b"docker-init" => Personality::Tini,
             b"dumb-init" => Personality::DumbInit,
+            b"catatonit" => Personality::Catatonit,
             _ => Personality::Rinit,
         }
+    }
+
+    /// This personality's bit in an option's set of personalities
+    /// (`cli::OPTIONS`).
+    pub const fn bit(self) -> u8 {
+        1 << self as u8
     }
 
     /// The grace period when neither `-t` nor `RINIT_GRACE` says otherwise.
     pub fn default_grace(self) -> Duration {
         match self {
             Personality::Rinit => Duration::from_secs(5),
-            Personality::Tini | Personality::DumbInit => Duration::ZERO,
+            Personality::Tini | Personality::DumbInit | Personality::Catatonit => Duration::ZERO,
         }
     }
 }
@@ -219,6 +228,9 @@ mod tests {
             (b"/usr/bin/tini-static", Personality::Tini),
             (b"/usr/bin/dumb-init", Personality::DumbInit),
             (b"dumb-init-x", Personality::Rinit),
+            (b"/usr/libexec/podman/catatonit", Personality::Catatonit),
+            (b"/catatonit", Personality::Catatonit),
+            (b"catatonit-rinit", Personality::Rinit),
             (b"/tini/rinit", Personality::Rinit),
             (b"", Personality::Rinit),
         ] {

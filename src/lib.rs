@@ -9,6 +9,8 @@ pub mod config;
 pub mod exit;
 pub mod log;
 pub mod messages;
+pub mod proc;
+pub mod reaper;
 pub mod signals;
 pub mod spawn;
 pub mod supervisor;
@@ -16,6 +18,7 @@ pub mod sys;
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use config::{Config, Mode, Personality};
@@ -45,9 +48,8 @@ pub fn main_with_args(args: Vec<OsString>) -> u8 {
     } else {
         OsString::new()
     };
-    let request = cli::parse(args, &|name| {
-        if ours { std::env::var_os(name) } else { None }
-    });
+    let env = |name: &str| std::env::var_os(name);
+    let request = cli::parse_env(args, ours.then_some(&env as &dyn Fn(&str) -> _));
     match request {
         Ok(cli::Request::Print(text)) => {
             let mut out = std::io::stdout().lock();
@@ -145,6 +147,10 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
             None
         }
     };
+    // What rinit inherited is the child's now (or no one's, in pause mode).
+    if let Err(e) = sys::close_inherited(&[fd.as_raw_fd()]) {
+        warn!("cannot close the inherited descriptors: {e}");
+    }
     let reaper = reaper(config, child.as_ref());
     supervisor::Executor::new(config, child, reaper).run(&fd)
 }
@@ -152,30 +158,37 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
 /// Chooses who releases the processes that exit, and for the kernel sets
 /// SIGCHLD up so. The kernel then releases each child of rinit as it exits
 /// (re-parented orphans too), and rinit is not woken for any of them; it
-/// learns the main child's status from its pidfd instead.
-fn reaper(config: &Config, child: Option<&spawn::Child>) -> supervisor::Reaper {
-    if !config.kernel_may_reap() || !sys::kernel_keeps_exit_status() {
-        return supervisor::Reaper::Wait;
-    }
-    // The pidfd first: until SA_NOCLDWAIT is set, the child cannot be
-    // released, so its status cannot be lost in between.
-    let main = match child.map(|c| sys::pidfd_open(c.pid)).transpose() {
-        Ok(fd) => fd,
+/// learns the main child's status from its pidfd instead. The version
+/// check only rules out kernels that cannot keep that status; whether the
+/// kernel really releases is seen from what it does (`reaper`).
+fn reaper(config: &Config, child: Option<&spawn::Child>) -> reaper::Reaper {
+    // The pidfd first, in either mode: until SA_NOCLDWAIT is set the
+    // child cannot be released, so its status cannot be lost in between;
+    // and signals to its group go through it (no pid reuse).
+    let main = child.map(|c| match sys::pidfd_open(c.pid) {
+        Ok(fd) => (c.pid, Some(fd)),
         Err(e) => {
-            info!("no pidfd for the main child ({e}): rinit reaps");
-            return supervisor::Reaper::Wait;
+            info!("no pidfd for the main child ({e})");
+            (c.pid, None)
         }
-    };
-    match sys::set_sigchld(true) {
-        Ok(_) => {
-            info!(
-                "the kernel releases exited processes; rinit reads the main child's status from its pidfd"
-            );
-            supervisor::Reaper::Kernel { main }
-        }
-        Err(e) => {
-            info!("cannot set SA_NOCLDWAIT ({e}): rinit reaps");
-            supervisor::Reaper::Wait
-        }
+    });
+    // As PID 1, the shutdown waits for every process of the namespace.
+    let namespace = sys::getpid() == 1 && !config.grace.is_zero();
+    let has_fd = main.as_ref().is_none_or(|(_, fd)| fd.is_some());
+    let kernel = config.kernel_may_reap()
+        && sys::kernel_keeps_exit_status()
+        && has_fd
+        && match sys::set_sigchld(true) {
+            Ok(_) => true,
+            Err(e) => {
+                info!("cannot set SA_NOCLDWAIT ({e}): rinit reaps");
+                false
+            }
+        };
+    if kernel {
+        info!(
+            "the kernel releases exited processes; rinit reads the main child's status from its pidfd"
+        );
     }
+    reaper::Reaper::new(kernel, main, namespace, config.warn_on_reap)
 }

@@ -88,6 +88,7 @@ pub fn style(personality: Personality) -> &'static Style {
         Personality::Rinit => &RINIT,
         Personality::Tini => &TINI,
         Personality::DumbInit => &DUMB_INIT,
+        Personality::Catatonit => &CATATONIT,
     }
 }
 
@@ -241,6 +242,27 @@ fn tini_words(msg: &Msg, say: &mut Say) {
         _ => rinit_words(msg, say),
     }
 }
+
+// ------------------------------------------------------------ catatonit
+
+/// catatonit's prefix (`ERROR (catatonit:PID): `) on rinit's words: its
+/// users match no message of catatonit's, only its flags and behaviour.
+pub static CATATONIT: Style = Style {
+    sh_fallback: true,
+    rewrite_max: crate::signals::RTMAX,
+    prefix: |level, out| {
+        let tag = match level {
+            ERROR => "ERROR",
+            WARN => "WARN",
+            INFO => "INFO",
+            _ => "DEBUG",
+        };
+        write!(out, "{tag} (catatonit:{}): ", crate::sys::getpid())
+    },
+    words: rinit_words,
+    usage: rinit_usage,
+    usage_names_argv0: false,
+};
 
 // ------------------------------------------------------------ dumb-init
 

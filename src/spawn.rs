@@ -157,6 +157,8 @@ pub fn spawn(
         }
     };
     let (report_read, report_write) = sys::pipe().map_err(|e| system("cannot create a pipe", e))?;
+    // Socket activation addressed to rinit is meant for the child.
+    let listen_env = sys::ListenEnv::prepare(sys::getpid());
     let plan = sys::ChildPlan {
         candidates,
         argv: &argv_ptrs,
@@ -172,6 +174,7 @@ pub fn spawn(
             ChildSignals::Clean | ChildSignals::AllDefault => 0,
         },
         report: report_write.as_raw_fd(),
+        listen_env: listen_env.as_ref(),
     };
     let pid = sys::fork_exec(&plan).map_err(|e| system("cannot fork", e))?;
     drop(report_write);

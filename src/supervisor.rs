@@ -4,16 +4,13 @@
 //! What to do with each event is decided by `Machine::step`, a pure state
 //! machine that the unit tests drive without processes; `Executor` only
 //! carries out the `Action`s it returns. The loop blocks in `read` on the
-//! signalfd, or in `poll` on it and the main child's pidfd when the kernel
-//! reaps; only while a term delay or grace period runs does it wait with a
-//! timeout, so an idle rinit never wakes.
+//! signalfd, or in `poll` on it and the pidfds the reaper names; only
+//! while a term delay or grace period runs does it wait with a timeout,
+//! so an idle rinit never wakes.
 //!
-//! Who reaps (`Reaper`): rinit itself drains `waitpid(-1, WNOHANG)` on
-//! every SIGCHLD; or the kernel releases each process as it exits
-//! (`SA_NOCLDWAIT`, see `lib::reaper`), and rinit is woken only when the
-//! main child is gone (its pidfd), reads its status from the pidfd, and
-//! listens to SIGCHLD again only during the shutdown, to see the last
-//! process go.
+//! Who reaps, and how rinit learns that the main child or the last
+//! process is gone, is `crate::reaper`'s business: the loop polls what it
+//! names and hands it what woke the loop.
 
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
@@ -21,6 +18,7 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, ForwardTo, Mode, Personality};
 use crate::exit::{self, Outcome, Remap};
 use crate::messages::Msg;
+use crate::reaper::{Reaper, Report};
 use crate::signals::{self, Rewrite, SIGCHLD, SIGINT, SIGKILL, SIGSTOP, SIGTERM, Signal};
 use crate::spawn::Child;
 use crate::sys;
@@ -353,16 +351,6 @@ impl Machine {
     }
 }
 
-/// Who releases the processes that exit.
-#[derive(Debug)]
-pub enum Reaper {
-    /// rinit: `waitpid(-1, WNOHANG)` until nothing is left, on every SIGCHLD.
-    Wait,
-    /// The kernel (`SA_NOCLDWAIT`). `main` is the main child's pidfd while
-    /// it runs: it reports the child released, and then its status.
-    Kernel { main: Option<OwnedFd> },
-}
-
 /// Carries out the machine's actions and owns the syscalls.
 #[derive(Debug)]
 pub struct Executor {
@@ -371,11 +359,10 @@ pub struct Executor {
     reaper: Reaper,
     /// The signals the signalfd reports now.
     reading: u64,
-    warn_on_reap: bool,
-    /// The main child has been reaped (its pid is free for reuse).
-    main_reaped: bool,
     is_pid1: bool,
     proc_warned: bool,
+    /// Times the loop woke up during the shutdown.
+    shutdown_wakeups: u32,
 }
 
 impl Executor {
@@ -385,35 +372,31 @@ impl Executor {
             main,
             reaper,
             reading: signals::blocked_mask(),
-            warn_on_reap: config.warn_on_reap,
-            main_reaped: false,
             is_pid1: sys::getpid() == 1,
             proc_warned: false,
+            shutdown_wakeups: 0,
         }
     }
 
     /// The signals the loop must read: all it blocks, but SIGCHLD only
-    /// when rinit reaps, or the kernel does and the shutdown waits for the
-    /// last process to go.
+    /// when the reaper wants it.
     fn wanted(&self) -> u64 {
         let all = signals::blocked_mask();
-        match self.reaper {
-            // On a terminal, SIGCHLD also says the child stopped.
-            _ if self.main.is_some_and(|c| c.terminal) => all,
-            Reaper::Kernel { .. } if !self.machine.draining() => all & !signals::bit(SIGCHLD),
-            _ => all,
+        // On a terminal, SIGCHLD also says the child stopped.
+        if self.reaper.wants_sigchld() || self.main.is_some_and(|c| c.terminal) {
+            all
+        } else {
+            all & !signals::bit(SIGCHLD)
         }
     }
 
     /// Runs until the machine says exit; returns the exit code.
     pub fn run(mut self, fd: &OwnedFd) -> u8 {
         let mut buf = [sys::zeroed_siginfo(); 32];
-        if matches!(self.reaper, Reaper::Kernel { .. }) {
-            // Whatever exited before SA_NOCLDWAIT was set is a zombie that
-            // no SIGCHLD read will announce: drain it now.
-            if let Some(code) = self.reap() {
-                return code;
-            }
+        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(2);
+        let report = self.reaper.start();
+        if let Some(code) = self.report(report) {
+            return code;
         }
         loop {
             let wanted = self.wanted();
@@ -423,32 +406,33 @@ impl Executor {
                     Err(e) => crate::error!("cannot change the signalfd's signals: {e}"),
                 }
             }
+            fds.clear();
+            fds.push(sys::pollin(fd));
+            self.reaper.add_pollfds(&mut fds);
             let deadline = self.machine.deadline();
-            let pidfd = match &self.reaper {
-                Reaper::Kernel { main } => main.as_ref(),
-                Reaper::Wait => None,
-            };
-            if deadline.is_some() || pidfd.is_some() {
+            if deadline.is_some() || fds.len() > 1 {
                 // Round up so a wake-up never comes before the deadline.
                 let ms = deadline.map_or(-1, |d| {
                     let left = d.saturating_duration_since(Instant::now());
                     left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
                 });
-                match sys::wait_for(fd, pidfd, ms) {
-                    Ok(ready) if ready.released => {
-                        if let Some(code) = self.main_released() {
-                            return code;
-                        }
-                        continue;
+                if let Err(e) = sys::poll(&mut fds, ms) {
+                    crate::error!("poll failed: {e}");
+                    fds.iter_mut().for_each(|p| p.revents = 0);
+                    fds[0].revents = libc::POLLIN;
+                }
+                if self.machine.draining() {
+                    self.shutdown_wakeups += 1;
+                }
+                let report = self.reaper.on_polled(&fds[1..]);
+                if let Some(code) = self.report(report) {
+                    return code;
+                }
+                if fds[0].revents & libc::POLLIN == 0 {
+                    if let Some(code) = self.event(Event::Tick) {
+                        return code;
                     }
-                    Ok(ready) if !ready.signals => {
-                        if let Some(code) = self.event(Event::Tick) {
-                            return code;
-                        }
-                        continue;
-                    }
-                    Ok(_) => {}
-                    Err(e) => crate::error!("poll failed: {e}"),
+                    continue;
                 }
             }
             let signals = match sys::read_signals(fd, &mut buf) {
@@ -461,10 +445,16 @@ impl Executor {
             };
             // Reap first: a signal read in the same batch as the main
             // child's exit belongs to what is left, not to a dead child.
-            let chld = signals.iter().any(|s| s.ssi_signo as i32 == SIGCHLD);
-            if chld {
+            let mut chld = None;
+            for s in signals.iter().filter(|s| s.ssi_signo as i32 == SIGCHLD) {
+                let code = s.ssi_code;
+                let exited = matches!(code, libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED);
+                chld = Some(chld.unwrap_or(false) || exited);
+            }
+            if let Some(exited) = chld {
                 crate::log::say(Msg::Received { sig: SIGCHLD });
-                if let Some(code) = self.reap() {
+                let report = self.reaper.on_sigchld(exited);
+                if let Some(code) = self.report(report) {
                     return code;
                 }
                 if let Some(code) = self.job_control() {
@@ -493,6 +483,24 @@ impl Executor {
         }
     }
 
+    /// Turns what the reaper learnt into events for the machine.
+    fn report(&mut self, report: Report) -> Option<u8> {
+        match report {
+            Report::Nothing => None,
+            Report::MainExited { outcome, none_left } => {
+                let code = self.event(Event::MainExited {
+                    outcome,
+                    others_left: !none_left,
+                });
+                if code.is_some() || !none_left {
+                    return code;
+                }
+                self.event(Event::ChildrenGone)
+            }
+            Report::NoneLeft => self.event(Event::ChildrenGone),
+        }
+    }
+
     /// Feeds one event to the machine and carries out what it says.
     fn event(&mut self, event: Event) -> Option<u8> {
         let actions = self.machine.step(event, Instant::now());
@@ -518,6 +526,12 @@ impl Executor {
             }
         }
         if let Some(code) = exit {
+            if self.shutdown_wakeups > 0 {
+                crate::info!(
+                    "woke up {} times during the shutdown",
+                    self.shutdown_wakeups
+                );
+            }
             crate::log::say(Msg::Exiting { code });
         }
         exit
@@ -528,21 +542,25 @@ impl Executor {
             Target::Pid(pid) | Target::Group(pid) => {
                 let group = matches!(to, Target::Group(_));
                 let target = if group { -pid } else { pid };
-                let sent = match &self.reaper {
-                    // Reaped: its pid may be anyone's now.
-                    _ if !group && self.main_reaped && self.main.is_some_and(|c| c.pid == pid) => {
+                let main = self.main.is_some_and(|c| c.pid == pid);
+                // Once the main child is gone (the kernel releases it the
+                // moment it exits, before rinit hears of it), its pid and
+                // its group's id may be anyone's. Its pidfd still names
+                // only it: a signal to it fails, and one to its group
+                // reaches only the group numbered by its pid, never one
+                // that took over the number. Without a pidfd, a reaped
+                // main child is not signalled at all.
+                let pidfd = self.reaper.main_pidfd().filter(|_| main);
+                let sent = match pidfd.map(|fd| sys::pidfd_send_signal(fd, sig, group)) {
+                    // No process-group flag before Linux 6.9.
+                    Some(Err(e)) if e.raw_os_error() == Some(libc::EINVAL) => {
+                        sys::kill(target, sig)
+                    }
+                    Some(r) => r,
+                    None if main && !group && self.reaper.main_gone() => {
                         Err(std::io::Error::from_raw_os_error(libc::ESRCH))
                     }
-                    // The kernel releases the main child the moment it
-                    // exits, before rinit hears of it: from then on its pid
-                    // (and its group's id) may be anyone's. Its pidfd still
-                    // names only it, and fails once it is gone.
-                    Reaper::Kernel { main: Some(fd) }
-                        if self.main.is_some_and(|c| c.pid == pid) =>
-                    {
-                        sys::pidfd_send_signal(fd, sig, group)
-                    }
-                    _ => sys::kill(target, sig),
+                    None => sys::kill(target, sig),
                 };
                 crate::log::say(Msg::Forwarded {
                     sig,
@@ -552,7 +570,7 @@ impl Executor {
             }
             Target::Remaining if self.is_pid1 => {
                 let left = if crate::log::enabled(crate::log::INFO) {
-                    sys::count_others().ok()
+                    crate::proc::count_others().ok()
                 } else {
                     None
                 };
@@ -564,9 +582,9 @@ impl Executor {
                     Err(e) => crate::debug!("kill(-1, {}): {e}", Signal(sig)),
                 }
             }
-            Target::Remaining => match sys::descendants(sys::getpid()) {
+            Target::Remaining => match crate::proc::descendants(sys::getpid()) {
                 Ok(tree) => {
-                    let sent = sys::signal_processes(&tree, sig);
+                    let sent = crate::proc::signal_processes(&tree, sig);
                     crate::info!("sent {} to {sent} remaining descendant(s)", Signal(sig));
                 }
                 Err(e) => {
@@ -584,87 +602,11 @@ impl Executor {
     /// A main child on rinit's terminal that a job-control signal stopped
     /// stops rinit too (see `Event::MainStopped`).
     fn job_control(&mut self) -> Option<u8> {
-        let child = self.main.filter(|c| c.terminal && !self.main_reaped)?;
+        let child = self
+            .main
+            .filter(|c| c.terminal && !self.reaper.main_gone())?;
         let sig = sys::stopped(child.pid)?;
         self.event(Event::MainStopped(sig))
-    }
-
-    /// Drains `waitpid(-1, WNOHANG)`; feeds the machine what it learnt.
-    fn reap(&mut self) -> Option<u8> {
-        let main_pid = self.main.map(|c| c.pid);
-        let mut main_outcome = None;
-        let none_left = loop {
-            match sys::wait_any(false) {
-                Ok(sys::Wait::Reaped { pid, status }) => {
-                    let outcome = Outcome::from_wait_status(status);
-                    if Some(pid) == main_pid {
-                        main_outcome = outcome;
-                        crate::log::say(Msg::MainExited { pid, outcome });
-                    } else {
-                        crate::log::say(Msg::Reaped {
-                            pid,
-                            outcome,
-                            warn: self.warn_on_reap,
-                        });
-                    }
-                }
-                Ok(sys::Wait::Running) => break false,
-                Ok(sys::Wait::NoChildren) => break true,
-                Err(e) => {
-                    crate::error!("waitpid failed: {e}");
-                    break false;
-                }
-            }
-        };
-        if let Some(outcome) = main_outcome {
-            return self.main_exited(outcome, none_left);
-        }
-        if none_left {
-            return self.event(Event::ChildrenGone);
-        }
-        None
-    }
-
-    /// The kernel released the main child: its status is on its pidfd.
-    fn main_released(&mut self) -> Option<u8> {
-        let Reaper::Kernel { main } = &mut self.reaper else {
-            return None;
-        };
-        let outcome = match main.take().map(|fd| sys::pidfd_exit_status(&fd)) {
-            Some(Ok(Some(status))) => Outcome::from_wait_status(status),
-            Some(Ok(None)) => {
-                crate::error!("the kernel kept no exit status for the main child");
-                None
-            }
-            Some(Err(e)) => {
-                crate::error!("cannot read the main child's exit status: {e}");
-                None
-            }
-            None => return None,
-        };
-        let pid = self.main.map_or(0, |c| c.pid);
-        crate::log::say(Msg::MainExited { pid, outcome });
-        // Without a status, rinit itself failed (125).
-        let outcome = outcome.unwrap_or(Outcome::Exited(exit::RINIT_FAILED));
-        // Nothing is left to reap; this only asks whether anything is left.
-        let none_left = matches!(sys::wait_any(false), Ok(sys::Wait::NoChildren));
-        self.main_exited(outcome, none_left)
-    }
-
-    fn main_exited(&mut self, outcome: Outcome, none_left: bool) -> Option<u8> {
-        self.main_reaped = true;
-        if let Reaper::Kernel { main } = &mut self.reaper {
-            // Reaped by `reap` (it exited before SA_NOCLDWAIT was set).
-            *main = None;
-        }
-        let code = self.event(Event::MainExited {
-            outcome,
-            others_left: !none_left,
-        });
-        if code.is_some() || !none_left {
-            return code;
-        }
-        self.event(Event::ChildrenGone)
     }
 }
 

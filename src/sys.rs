@@ -8,7 +8,6 @@
 //! single-threaded, so nothing of the libc's needs those signals.
 
 use std::ffi::{CStr, CString, c_char, c_int};
-use std::fs;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -161,47 +160,18 @@ pub fn read_signals<'a>(
 
 /// Waits until `fd` is readable or `timeout_ms` passes (-1: no timeout).
 pub fn poll_readable(fd: &OwnedFd, timeout_ms: c_int) -> io::Result<bool> {
-    Ok(wait_for(fd, None, timeout_ms)?.signals)
+    let mut fds = [pollin(fd)];
+    poll(&mut fds, timeout_ms)?;
+    Ok(fds[0].revents & libc::POLLIN != 0)
 }
 
-/// What `wait_for` found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ready {
-    /// The signalfd has signals to read.
-    pub signals: bool,
-    /// The process behind the pidfd is gone, reaped and released.
-    pub released: bool,
-}
-
-/// Waits until the signalfd `signals` is readable, the process behind
-/// `pidfd` has been released, or `timeout_ms` passes (-1: no timeout).
-/// The pidfd is polled for no event: a pidfd reports `POLLIN` as soon as
-/// the process exits and `POLLHUP` only once it is released, after the
-/// kernel recorded its exit status for `pidfd_exit_status`.
-pub fn wait_for(
-    signals: &OwnedFd,
-    pidfd: Option<&OwnedFd>,
-    timeout_ms: c_int,
-) -> io::Result<Ready> {
-    let mut fds = [
-        libc::pollfd {
-            fd: signals.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            // A negative fd is skipped by poll.
-            fd: pidfd.map_or(-1, AsRawFd::as_raw_fd),
-            events: 0,
-            revents: 0,
-        },
-    ];
-    // SAFETY: two valid pollfds, count 2.
-    check(unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) })?;
-    Ok(Ready {
-        signals: fds[0].revents & libc::POLLIN != 0,
-        released: fds[1].revents != 0,
-    })
+/// A pollfd that waits for `POLLIN` on `fd` (a pidfd: its process exited).
+pub fn pollin(fd: &OwnedFd) -> libc::pollfd {
+    libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }
 }
 
 /// Replaces the set of signals an existing signalfd reports.
@@ -556,6 +526,9 @@ pub struct ChildPlan<'a> {
     pub mask: u64,
     /// Write end of the close-on-exec pipe: gets (stage, errno) on failure.
     pub report: RawFd,
+    /// The environment to exec with, when `LISTEN_PID` must be rewritten
+    /// (else the inherited `environ`).
+    pub listen_env: Option<&'a ListenEnv>,
 }
 
 /// Forks. In the child, runs `plan` and never returns; in the parent,
@@ -624,15 +597,16 @@ fn child(plan: &ChildPlan) -> ! {
             0usize,
             8,
         );
+        let envp = plan.listen_env.map_or(environ, ListenEnv::for_child);
         // Like execvp: skip candidates that do not exist, remember EACCES.
         let mut err = libc::ENOENT;
         let mut denied = false;
         for (i, path) in plan.candidates.iter().enumerate() {
-            libc::execve(path.as_ptr(), plan.argv.as_ptr(), environ);
+            libc::execve(path.as_ptr(), plan.argv.as_ptr(), envp);
             err = errno();
             if err == libc::ENOEXEC {
                 if let Some(sh) = plan.sh_argvs.get(i) {
-                    libc::execve(c"/bin/sh".as_ptr(), sh.as_ptr(), environ);
+                    libc::execve(c"/bin/sh".as_ptr(), sh.as_ptr(), envp);
                 }
                 break;
             }
@@ -647,6 +621,127 @@ fn child(plan: &ChildPlan) -> ! {
         }
         fail(STAGE_EXEC, err)
     }
+}
+
+/// The child's environment when `LISTEN_PID` names rinit itself (socket
+/// activation, SPEC "Descriptors and environment"): `environ`'s pointers,
+/// with that entry pointing at a buffer the child fills with its own pid.
+/// Built before the fork, so the child only writes digits (no allocation).
+#[derive(Debug)]
+pub struct ListenEnv {
+    /// NULL-terminated, as `execve` wants it.
+    envp: Vec<*const c_char>,
+    /// `LISTEN_PID=` and room for any pid and the NUL.
+    entry: Box<[std::cell::Cell<u8>; 32]>,
+}
+
+const LISTEN_PID: &[u8] = b"LISTEN_PID=";
+
+impl ListenEnv {
+    /// `Some` when the environment's `LISTEN_PID` is `pid` (rinit's own).
+    pub fn prepare(pid: i32) -> Option<ListenEnv> {
+        let mut digits = [0u8; 12];
+        let want = decimal(pid, &mut digits);
+        let mut envp = Vec::new();
+        let mut at = None;
+        // SAFETY: environ is the NULL-terminated array of NUL-terminated
+        // strings set up by the C runtime; rinit is single-threaded and
+        // never changes its environment.
+        unsafe {
+            let mut entry = environ;
+            while !entry.is_null() && !(*entry).is_null() {
+                let text = CStr::from_ptr(*entry).to_bytes();
+                if at.is_none() && text.starts_with(LISTEN_PID) {
+                    if &text[LISTEN_PID.len()..] != want {
+                        return None;
+                    }
+                    at = Some(envp.len());
+                }
+                envp.push(*entry);
+                entry = entry.add(1);
+            }
+        }
+        let at = at?;
+        envp.push(std::ptr::null());
+        let entry: Box<[std::cell::Cell<u8>; 32]> = Box::default();
+        for (cell, &b) in entry.iter().zip(LISTEN_PID) {
+            cell.set(b);
+        }
+        envp[at] = entry.as_ptr().cast();
+        Some(ListenEnv { envp, entry })
+    }
+
+    /// In the child: writes the child's own pid into the entry and returns
+    /// the environment. Async-signal-safe: a syscall and byte stores.
+    fn for_child(&self) -> *const *const c_char {
+        let mut digits = [0u8; 12];
+        // SAFETY: getpid cannot fail and touches no memory.
+        let text = decimal(unsafe { libc::getpid() }, &mut digits);
+        let value = &self.entry[LISTEN_PID.len()..];
+        for (cell, &b) in value.iter().zip(text.iter().chain(&[0])) {
+            cell.set(b);
+        }
+        self.envp.as_ptr()
+    }
+}
+
+/// `n` in decimal, in `buf` (no allocation: also for the forked child).
+fn decimal(n: i32, buf: &mut [u8; 12]) -> &[u8] {
+    let mut n = n.unsigned_abs();
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || start == 0 {
+            break;
+        }
+    }
+    &buf[start..]
+}
+
+/// Closes every descriptor above stderr except `keep`: what rinit
+/// inherited belongs to the child, which has its own copies by now (SPEC
+/// "Descriptors and environment"). `close_range` where the kernel has it
+/// (Linux 5.9), else the list in `/proc/self/fd`.
+pub fn close_inherited(keep: &[RawFd]) -> io::Result<()> {
+    let mut keep = keep.to_vec();
+    keep.sort_unstable();
+    let mut from: c_int = 3;
+    let mut ranges = Vec::new();
+    for &fd in keep.iter().filter(|&&fd| fd >= 3) {
+        if fd > from {
+            ranges.push((from, fd - 1));
+        }
+        from = from.max(fd + 1);
+    }
+    ranges.push((from, c_int::MAX));
+    for &(first, last) in &ranges {
+        // SAFETY: close_range takes two descriptor numbers and flags; it
+        // closes only descriptors, none of which Rust objects of rinit's
+        // own own (those are in `keep`).
+        let done = unsafe { libc::syscall(libc::SYS_close_range, first as u32, last as u32, 0u32) };
+        if done < 0 {
+            return close_listed(&keep);
+        }
+    }
+    Ok(())
+}
+
+/// `close_inherited` through `/proc/self/fd`.
+fn close_listed(keep: &[RawFd]) -> io::Result<()> {
+    let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in open {
+        if fd >= 3 && !keep.contains(&fd) {
+            // SAFETY: fd was open in this process and is none of the
+            // descriptors rinit owns (`keep`); the directory's own
+            // descriptor is closed already (EBADF is harmless).
+            unsafe { libc::close(fd) };
+        }
+    }
+    Ok(())
 }
 
 /// The reason text for an errno, as `strerror` gives it.
@@ -722,106 +817,96 @@ pub fn pidfd_send_signal(fd: &OwnedFd, sig: i32, group: bool) -> io::Result<()> 
     .map(drop)
 }
 
-/// (pid, parent pid) of every process in this `/proc`.
-fn process_table() -> io::Result<Vec<(i32, i32)>> {
-    let mut table = Vec::new();
-    for entry in fs::read_dir("/proc")? {
-        let Ok(entry) = entry else { continue };
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if let Some(ppid) = parent_of(pid) {
-            table.push((pid, ppid));
-        }
-    }
-    Ok(table)
-}
-
-/// The parent pid from `/proc/PID/stat` (the field after the `)` that
-/// ends the command name, which may itself contain spaces and parens).
-fn parent_of(pid: i32) -> Option<i32> {
-    let stat = fs::read(format!("/proc/{pid}/stat")).ok()?;
-    let close = stat.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
-    rest.split_ascii_whitespace().nth(1)?.parse().ok()
-}
-
-/// Fails unless the `/proc` we see belongs to our own PID namespace: one
-/// mounted for another namespace (a new namespace without its own /proc
-/// mount) numbers processes differently, and its pids would name other
-/// processes here.
-fn check_proc_is_ours() -> io::Result<()> {
+/// The filesystem type (`f_type`) of the filesystem at `path`.
+pub fn statfs_type(path: &CStr) -> io::Result<u64> {
     // SAFETY: statfs is plain integers; all-zero is valid.
     let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: a valid C path and a live struct for statfs to fill.
-    check(unsafe { libc::statfs(c"/proc".as_ptr(), &mut fs) })?;
-    // f_type is signed in glibc and unsigned in musl: compare the bits.
+    check(unsafe { libc::statfs(path.as_ptr(), &mut fs) })?;
+    // f_type is signed in glibc and unsigned in musl: keep the bits.
     #[allow(clippy::unnecessary_cast)]
-    if fs.f_type as u64 != libc::PROC_SUPER_MAGIC as u64 {
-        return Err(io::Error::other("/proc is not a procfs"));
+    Ok(fs.f_type as u64)
+}
+
+/// `poll(2)` over `fds`; returns how many have events.
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: c_int) -> io::Result<usize> {
+    // SAFETY: a live slice of pollfds and its length.
+    check(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) })
+        .map(|n| n as usize)
+}
+
+/// The `waitpid`-style status of a `waitid` record.
+fn wait_status(info: &libc::siginfo_t) -> i32 {
+    // SAFETY: filled by waitid for a child that changed state (si_pid set),
+    // so si_status is the exit code or the signal.
+    let status = unsafe { info.si_status() };
+    match info.si_code {
+        libc::CLD_EXITED => (status & 0xff) << 8,
+        libc::CLD_DUMPED => (status & 0x7f) | 0x80,
+        _ => status & 0x7f,
     }
-    let me = fs::read_link("/proc/self")?;
-    if me.to_str().and_then(|s| s.parse::<i32>().ok()) == Some(getpid()) {
-        Ok(())
+}
+
+/// `waitid(P_PIDFD, pidfd, WEXITED | WNOHANG)`: reaps the child behind
+/// `pidfd` if it has exited and is still a zombie, and returns its wait
+/// status; `None` while it has not exited. Fails with ECHILD when it is
+/// not (or no longer) a child rinit could wait for: the kernel released
+/// it (`SA_NOCLDWAIT`).
+pub fn waitid_pidfd(pidfd: &OwnedFd) -> io::Result<Option<i32>> {
+    // SAFETY: siginfo_t is plain data; all-zero is valid (si_pid 0).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a pidfd as the id, and a live siginfo_t for waitid to fill.
+    check(unsafe {
+        libc::waitid(
+            libc::P_PIDFD,
+            pidfd.as_raw_fd() as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG,
+        )
+    })?;
+    // SAFETY: si_pid is valid in every record waitid fills (0: none).
+    let pid = unsafe { info.si_pid() };
+    Ok((pid != 0).then(|| wait_status(&info)))
+}
+
+/// What rinit's children are doing, as `waitid` sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Children {
+    /// rinit has no children (ECHILD).
+    None,
+    /// Children, none of them an exited, unreaped zombie.
+    Running,
+    /// At least one child has exited and is still a zombie.
+    Zombie,
+}
+
+/// Looks at rinit's children without reaping any (`WNOWAIT`).
+pub fn children() -> io::Result<Children> {
+    // SAFETY: siginfo_t is plain data; all-zero is valid (si_pid 0).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a live siginfo_t for waitid to fill.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_ALL,
+            0,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        return if e.raw_os_error() == Some(libc::ECHILD) {
+            Ok(Children::None)
+        } else {
+            Err(e)
+        };
+    }
+    // SAFETY: si_pid is valid in every record waitid fills (0: none).
+    Ok(if unsafe { info.si_pid() } != 0 {
+        Children::Zombie
     } else {
-        Err(io::Error::other("/proc belongs to another PID namespace"))
-    }
-}
-
-/// Every descendant of `root` (not `root` itself), parents before children.
-pub fn descendants(root: i32) -> io::Result<Vec<(i32, i32)>> {
-    check_proc_is_ours()?;
-    let table = process_table()?;
-    let mut found: Vec<(i32, i32)> = Vec::new();
-    let mut frontier = vec![root];
-    while let Some(parent) = frontier.pop() {
-        for &(pid, ppid) in &table {
-            if ppid == parent && pid != root {
-                found.push((pid, ppid));
-                frontier.push(pid);
-            }
-        }
-    }
-    Ok(found)
-}
-
-/// How many processes other than this one the `/proc` we see lists.
-pub fn count_others() -> io::Result<usize> {
-    check_proc_is_ours()?;
-    let me = getpid();
-    Ok(process_table()?
-        .iter()
-        .filter(|(pid, _)| *pid != me)
-        .count())
-}
-
-/// Sends `sig` to each of `processes` ((pid, parent) pairs from
-/// `descendants`) whose parent is still the one recorded: the pidfd pins
-/// the process, so a recycled pid is never signalled. Returns how many
-/// were signalled.
-pub fn signal_processes(processes: &[(i32, i32)], sig: i32) -> usize {
-    let mut sent = 0;
-    for &(pid, ppid) in processes {
-        match pidfd_open(pid) {
-            Ok(fd) => {
-                if parent_of(pid) == Some(ppid) && pidfd_send_signal(&fd, sig, false).is_ok() {
-                    sent += 1;
-                }
-            }
-            // Kernels before 5.3: no pidfds; check the parent and kill.
-            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
-                if parent_of(pid) == Some(ppid) && kill(pid, sig).is_ok() {
-                    sent += 1;
-                }
-            }
-            Err(_) => {}
-        }
-    }
-    sent
+        Children::Running
+    })
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ fn forwards_every_signal_once() {
         init.ready();
         let mut sigs: Vec<i32> = (1..=64)
             .filter(|&n| ![9, 15, 17, 19].contains(&n))
+            .filter(|n| !not_forwardable_here().contains(n))
             .collect();
         sigs.push(15);
         for sig in sigs {
@@ -86,6 +87,15 @@ fn child_starts_with_a_clean_signal_state() {
 /// empty mask but keeps exactly the inherited ignores (nohup semantics).
 #[test]
 fn child_keeps_inherited_ignores_but_not_the_mask() {
+    if emulated() {
+        // qemu-user (7.2) installs a host handler for every signal, an
+        // inherited SIG_IGN included, and keeps the guest's SIG_IGN in its
+        // own table: the exec of a host program resets them all. Measured:
+        // `(trap '' HUP USR1; exec qemu-aarch64-static rinit -- grep SigIgn
+        // /proc/self/status)` shows 0.
+        eprintln!("SKIPPED under a runner: qemu-user drops inherited ignores at exec");
+        return;
+    }
     // Ignore HUP(1), PIPE(13), TTOU(22), RTMIN+1(35); block USR1 and TERM.
     let ignored = (1u64 << 0) | (1 << 12) | (1 << 21) | (1 << 34);
     let (blk, ign) = child_signal_state(None, "4200", "1,13,22,35");
@@ -161,6 +171,13 @@ fn orphan_storm_past_pid_max_leaves_no_zombie() {
 /// Not PID 1: rinit becomes a subreaper, so it reaps its grandchildren.
 #[test]
 fn subreaper_when_not_pid1() {
+    if emulated() {
+        // qemu-user refuses PR_SET_CHILD_SUBREAPER: rinit warns and runs.
+        let end = run(&["--", &testee(), "orphans", "2", "50"], Opts::default());
+        assert_eq!(end.code, 0, "{}", end.stderr);
+        assert!(end.stderr.contains(NO_SUBREAPER), "{}", end.stderr);
+        return;
+    }
     let end = run(
         &["-vvv", "-t", "0", "--", &testee(), "orphans", "2", "50"],
         Opts::default(),
@@ -256,7 +273,10 @@ fn exec_errors() {
     ] {
         let end = run(&["--", cmd], Opts::default());
         assert_eq!(end.code, code, "{cmd}: {}", end.stderr);
-        assert_eq!(end.stderr, format!("rinit: cannot run '{cmd}': {reason}\n"));
+        assert_eq!(
+            not_pid1_stderr(&end.stderr),
+            format!("rinit: cannot run '{cmd}': {reason}\n")
+        );
     }
 }
 
@@ -391,7 +411,10 @@ fn verbosity_from_flag_and_environment() {
 #[test]
 fn warn_on_reap() {
     let t = testee();
-    let end = run(&["-w", "--", &t, "orphans", "1", "1"], Opts::default());
+    // Not PID 1 rinit reaps the orphan as a subreaper, which qemu-user
+    // refuses: under a runner rinit is PID 1 here.
+    let opts = || if emulated() { pid1() } else { Opts::default() };
+    let end = run(&["-w", "--", &t, "orphans", "1", "1"], opts());
     assert_eq!(end.code, 0);
     assert_eq!(
         end.stderr.matches("reaped process").count(),
@@ -400,20 +423,14 @@ fn warn_on_reap() {
         end.stderr
     );
     let env = vec![("RINIT_WARN_ON_REAP".to_string(), "1".to_string())];
-    let end = run(
-        &["--", &t, "orphans", "1", "1"],
-        Opts {
-            env,
-            ..Opts::default()
-        },
-    );
+    let end = run(&["--", &t, "orphans", "1", "1"], Opts { env, ..opts() });
     assert_eq!(
         end.stderr.matches("reaped process").count(),
         1,
         "{}",
         end.stderr
     );
-    let end = run(&["--", &t, "orphans", "1", "1"], Opts::default());
+    let end = run(&["--", &t, "orphans", "1", "1"], opts());
     assert!(!end.stderr.contains("reaped process"), "{}", end.stderr);
 }
 

@@ -142,3 +142,121 @@ fn a_subreaper_reaps_the_same_way() {
         assert_eq!(end.code, 4, "{mode}: {}", end.stderr);
     }
 }
+
+/// Whether the tests run rinit under an emulator (`RINIT_RUNNER`, such as
+/// qemu-user, which never passes `SA_NOCLDWAIT` on to the host kernel).
+fn emulated() -> bool {
+    std::env::var_os("RINIT_RUNNER").is_some_and(|r| !r.is_empty())
+}
+
+/// Where the kernel reaps, the main child's exit shows whether it really
+/// released it: natively it must (a wrong `struct sigaction` layout, as
+/// the 32-bit build once had, would leave it a zombie: run this against
+/// `RINIT_BIN=target/i686-unknown-linux-musl/release/rinit`); under an
+/// emulator it does not, and rinit must say so and reap it, not hang.
+#[test]
+fn the_main_childs_exit_shows_whether_the_kernel_releases() {
+    let t = testee();
+    let mut modes = vec![Opts::default()];
+    if can_pid1() {
+        modes.push(pid1());
+    }
+    for opts in modes {
+        let pid1 = opts.pid1;
+        // The child exits only when told, so SA_NOCLDWAIT is set by then.
+        let init = Init::start(&["-v", "--", &t, "signals", "--exit-on-term"], opts);
+        init.ready();
+        init.signal(libc::SIGTERM);
+        let end = init.wait();
+        assert_eq!(end.code, 0, "pid1 {pid1}: {}", end.stderr);
+        let fell_back = end.stderr.contains("not released under SA_NOCLDWAIT");
+        if !kernel_reaps() {
+            assert!(!fell_back, "{}", end.stderr);
+        } else if emulated() {
+            assert!(fell_back, "pid1 {pid1}: {}", end.stderr);
+        } else {
+            assert!(
+                end.stderr.contains("the kernel releases exited processes") && !fell_back,
+                "pid1 {pid1}: the kernel did not release the main child: {}",
+                end.stderr
+            );
+        }
+    }
+}
+
+/// The aarch64 build under qemu-user (as `docker run --platform
+/// linux/arm64` runs it on an x86_64 host): qemu reports the host's
+/// kernel but drops SA_NOCLDWAIT, so the main child stays a zombie.
+/// rinit must see it, reap it and exit with its status, as PID 1 too.
+/// Runs where `qemu-aarch64-static` and the aarch64 build exist
+/// (`scripts/static.sh aarch64-unknown-linux-musl`, or
+/// `RINIT_AARCH64_BIN`); skipped loudly elsewhere.
+#[test]
+fn under_qemu_user_a_zombie_main_child_is_reaped() {
+    let bin = std::env::var_os("RINIT_AARCH64_BIN").map_or_else(
+        || {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/aarch64-unknown-linux-musl/release/rinit")
+        },
+        std::path::PathBuf::from,
+    );
+    let qemu = std::process::Command::new("qemu-aarch64-static")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !qemu || !bin.exists() {
+        eprintln!(
+            "SKIPPED: needs qemu-aarch64-static and {} (scripts/static.sh aarch64-unknown-linux-musl)",
+            bin.display()
+        );
+        return;
+    }
+    let bin = bin.to_str().unwrap().to_string();
+    let mut wrappers = vec![vec!["qemu-aarch64-static".to_string(), bin.clone()]];
+    if can_pid1() {
+        wrappers.push(
+            [
+                "unshare",
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "qemu-aarch64-static",
+                &bin,
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+    }
+    for argv in wrappers {
+        let start = std::time::Instant::now();
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .process_group(0)
+            .args(["-v", "--", "sh", "-c", "sleep 0.2; exit 3"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if start.elapsed() > DEADLINE {
+                // SAFETY: kill has no memory-safety preconditions.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                let _ = child.kill();
+                panic!("{argv:?}: rinit hung on a zombie main child");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.code(), Some(3), "{argv:?}: {stderr}");
+        if kernel_reaps() {
+            assert!(
+                stderr.contains("not released under SA_NOCLDWAIT"),
+                "{argv:?}: {stderr}"
+            );
+        }
+    }
+}

@@ -367,3 +367,235 @@ fn foreign_proc_means_no_signals() {
         end.stderr
     );
 }
+
+/// A process that joined rinit's namespace from outside, as `docker
+/// exec`, `kubectl exec` and `nsenter` do: its parent (`nsenter`) stays
+/// outside, so rinit gets no SIGCHLD for it.
+struct Joined {
+    proc: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Joined {
+    /// Runs `sh -c script` in the PID and mount namespaces of `pid`.
+    fn start(pid: i32, script: &str) -> Joined {
+        use std::io::BufRead;
+        let mut proc = std::process::Command::new("nsenter")
+            .args(["-t", &pid.to_string(), "-p", "-m", "sh", "-c", script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("nsenter");
+        let out = proc.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Joined { proc, lines }
+    }
+
+    fn line(&self) -> Option<String> {
+        self.lines.recv_timeout(DEADLINE).ok()
+    }
+
+    /// How the joined process ended (128 + N for a signal), and every
+    /// line it wrote after the ones already read.
+    fn wait(mut self) -> (i32, Vec<String>) {
+        use std::os::unix::process::ExitStatusExt;
+        let end = Instant::now() + DEADLINE;
+        let status = loop {
+            if let Some(s) = self.proc.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < end, "the joined process never ended");
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        let lines = self.lines.try_iter().collect();
+        let code = status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        (code, lines)
+    }
+}
+
+impl Drop for Joined {
+    fn drop(&mut self) {
+        let _ = self.proc.kill();
+        let _ = self.proc.wait();
+    }
+}
+
+/// rinit as PID 1 whose main child ends on SIGTERM (143), with a joined
+/// process running `script` (which says `joined` once its traps are set);
+/// `args` go before the command. Returns rinit's end and the joined one's.
+fn shutdown_with_joined(args: &[&str], mode: &str, script: &str) -> (Ended, i32, Vec<String>) {
+    let mut argv = vec!["-v"];
+    argv.extend_from_slice(args);
+    argv.extend(["--", "sh", "-c", "echo ready; exec sleep 100"]);
+    let init = Init::start(
+        &argv,
+        Opts {
+            env: env(&[("RINIT_REAP", mode)]),
+            ..pid1()
+        },
+    );
+    init.ready();
+    let joined = Joined::start(init.pid, script);
+    assert_eq!(joined.line().as_deref(), Some("joined"));
+    init.signal(libc::SIGTERM);
+    let end = init.wait();
+    let (code, lines) = joined.wait();
+    (end, code, lines)
+}
+
+/// A joined process gets the shutdown's SIGTERM and its grace period:
+/// rinit waits while it cleans up for 0.6 s, exits as soon as it is gone
+/// (long before the 60 s grace), and keeps the main child's status.
+#[test]
+fn a_joined_process_gets_sigterm_and_time_to_clean_up() {
+    if !can_pid1() {
+        return;
+    }
+    let script = "trap 'echo got TERM; sleep 0.6; echo cleanup done; exit 0' TERM; \
+                  echo joined; while :; do sleep 0.1; done";
+    for mode in ["auto", "wait"] {
+        let start = Instant::now();
+        let (end, code, lines) = shutdown_with_joined(&["-t", "60s"], mode, script);
+        assert_eq!(end.code, 143, "{mode}: {}", end.stderr);
+        assert_eq!(
+            lines,
+            ["got TERM", "cleanup done"],
+            "{mode}: {}",
+            end.stderr
+        );
+        assert_eq!(code, 0, "{mode}: {}", end.stderr);
+        assert!(
+            end.stderr.contains("every remaining process exited"),
+            "{mode}: {}",
+            end.stderr
+        );
+        assert!(!end.stderr.contains("SIGKILL"), "{mode}: {}", end.stderr);
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{mode}: waited for the grace period"
+        );
+        let wakeups = end.stderr.lines().find(|l| l.contains("woke up"));
+        eprintln!("RINIT_REAP={mode}, joined process cleaning up: {wakeups:?}");
+    }
+}
+
+/// A joined process that ignores SIGTERM is SIGKILLed at the deadline;
+/// rinit keeps the main child's status.
+#[test]
+fn a_joined_process_that_ignores_sigterm_is_killed_at_the_deadline() {
+    if !can_pid1() {
+        return;
+    }
+    let script = "trap '' TERM; echo joined; while :; do sleep 0.1; done";
+    for mode in ["auto", "wait"] {
+        let start = Instant::now();
+        let (end, code, lines) = shutdown_with_joined(&["-t", "500ms"], mode, script);
+        assert_eq!(end.code, 143, "{mode}: {}", end.stderr);
+        assert!(start.elapsed() >= Duration::from_millis(500), "{mode}");
+        assert!(
+            end.stderr
+                .contains("grace period of 500ms over: sending SIGKILL"),
+            "{mode}: {}",
+            end.stderr
+        );
+        assert_eq!(code, 128 + libc::SIGKILL, "{mode}: {lines:?}");
+        // Killed by rinit before rinit exited, not by the kernel after.
+        assert!(
+            end.stderr.contains("every remaining process exited"),
+            "{mode}: {}",
+            end.stderr
+        );
+    }
+}
+
+/// With grace 0 (tini's behaviour) rinit exits at once: it neither waits
+/// for nor signals a joined process, and the kernel kills it.
+#[test]
+fn grace_zero_leaves_a_joined_process_to_the_kernel() {
+    if !can_pid1() {
+        return;
+    }
+    let script = "trap 'echo got TERM' TERM; echo joined; while :; do sleep 0.1; done";
+    for mode in ["auto", "wait"] {
+        let (end, code, lines) = shutdown_with_joined(&["-t", "0"], mode, script);
+        assert_eq!(end.code, 143, "{mode}: {}", end.stderr);
+        assert!(lines.is_empty(), "{mode}: {lines:?}");
+        assert_eq!(code, 128 + libc::SIGKILL, "{mode}");
+        assert!(
+            !end.stderr.contains("SIGTERM to what is left"),
+            "{mode}: {}",
+            end.stderr
+        );
+        assert!(!end.stderr.contains("woke up"), "{mode}: {}", end.stderr);
+    }
+}
+
+/// In the dumb-init personality the child's group gets SIGTERM when the
+/// child exits. Where the kernel has already released the child, its
+/// pid (the group's id) may be anyone's by then: rinit signals the group
+/// through the child's pidfd, which it keeps for that, never by number.
+/// Seen with strace (rinit only, not its child); skipped without strace
+/// or a kernel that reaps.
+#[test]
+fn the_group_is_signalled_through_the_kept_pidfd() {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let kernel = rinit::sys::release_at_least(release.trim().as_bytes(), (6, 15));
+    let strace = std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !kernel || !strace || std::env::var_os("RINIT_RUNNER").is_some_and(|r| !r.is_empty()) {
+        eprintln!("SKIPPED: needs strace, Linux 6.15 or later, and no RINIT_RUNNER");
+        return;
+    }
+    let dir = temp_dir("pidfd-group");
+    let log = dir.join("strace");
+    let wrapper = [
+        "strace",
+        "-o",
+        path_str(&log),
+        "-e",
+        "trace=pidfd_send_signal,kill",
+    ]
+    .map(String::from)
+    .to_vec();
+    let t = testee();
+    // No -v: dumb-init's -v narrates every SIGCHLD and every reap, so it
+    // has rinit reap itself (see Config::kernel_may_reap).
+    let init = Init::start(
+        &["--", &t, "signals", "--exit-on-term"],
+        Opts {
+            wrapper,
+            argv0: Some(personality("dumb-init")),
+            env: env(&[("RINIT_REAP", "auto")]),
+            ..Opts::default()
+        },
+    );
+    init.line_starting("ready");
+    init.signal(libc::SIGTERM);
+    let end = init.wait();
+    assert_eq!(end.code, 0, "{}", end.stderr);
+    let trace = std::fs::read_to_string(&log).unwrap();
+    // The forwarded SIGTERM, then the group's SIGTERM after the exit: both
+    // through the pidfd, the second with PIDFD_SIGNAL_PROCESS_GROUP (which
+    // also shows that the kernel reaped: rinit keeps no pidfd otherwise).
+    let group_sends = trace
+        .lines()
+        .filter(|l| l.starts_with("pidfd_send_signal(") && l.contains("SIGTERM"))
+        .filter(|l| l.contains("PIDFD_SIGNAL_PROCESS_GROUP") || l.contains(", 0x4)"))
+        .count();
+    assert!(group_sends >= 2, "{trace}");
+    assert!(
+        !trace.lines().any(|l| l.starts_with("kill(-")),
+        "signalled a group by number: {trace}"
+    );
+}

@@ -24,12 +24,19 @@ behaves as tini: child\-only forwarding, grace 0, a warning when not PID 1,
 the inherited signal mask for the child. Started as \fBdumb\-init\fR, the
 child starts a new session, signals go to its process group (\fB\-c\fR
 turns that off), and rinit is silent unless \fB\-v\fR.
+.PP
+Started as \fBcatatonit\fR (podman's \fB\-\-init\fR binary, and its pause
+binary, run as \fB/catatonit \-P\fR), rinit takes catatonit's \fB\-L\fR
+for the license and prints a \fBtini version\fR line for \fB\-V\fR; grace 0,
+and a child subreaper when not PID 1. \fB\-P\fR is \fB\-\-pause\fR in every
+personality.
 .SH SEE ALSO
 \fBtini\fR(1), \fBdumb\-init\fR(1), \fBsignal\fR(7), \fBpid_namespaces\fR(7)
 "#;
 
 fn man_page() -> std::io::Result<Vec<u8>> {
-    let command = rinit::cli::command().version(rinit::cli::VERSION);
+    let command =
+        rinit::cli::command(rinit::config::Personality::Rinit).version(rinit::cli::VERSION);
     let mut page = Vec::new();
     clap_mangen::Man::new(command).date("").render(&mut page)?;
     page.extend_from_slice(MORE.as_bytes());

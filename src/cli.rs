@@ -65,6 +65,9 @@ pub enum Rule {
     Present,
     /// A value read as the flag's is (a list: comma-separated).
     Value,
+    /// `1` stands for this value; any other value is ignored (dumb-init's
+    /// `DUMB_INIT_DEBUG=1`, its `-v`).
+    OneMeans(&'static str),
 }
 
 /// An environment variable of an option.
@@ -238,6 +241,12 @@ const VERBOSE: Opt = Opt {
     vars: &[
         var("RINIT_VERBOSITY", Rule::Value, "=N"),
         var("TINI_VERBOSITY", Rule::Value, "=N"),
+        Var {
+            name: "DUMB_INIT_DEBUG",
+            rule: Rule::OneMeans("2"),
+            only: DUMB,
+            hint: "=1",
+        },
     ],
     help: "More logging on stderr; repeatable",
 };
@@ -757,7 +766,7 @@ impl<'a> Inputs<'a> {
         for var in self.vars(opt) {
             let said = match var.rule {
                 Rule::Present => self.env.raw(var.name).map(|_| true),
-                Rule::Switch | Rule::Value => self.env.switch(var.name)?,
+                Rule::Switch | Rule::Value | Rule::OneMeans(_) => self.env.switch(var.name)?,
             };
             if said.is_some() {
                 return Ok(said);
@@ -777,7 +786,12 @@ impl<'a> Inputs<'a> {
         }
         for var in self.vars(opt) {
             if let Some(text) = self.env.text(var.name)? {
-                return Ok(Some((Cow::Owned(text), Source::Var(var.name))));
+                let text = match var.rule {
+                    Rule::OneMeans(value) if text == "1" => Cow::Borrowed(value),
+                    Rule::OneMeans(_) => continue,
+                    _ => Cow::Owned(text),
+                };
+                return Ok(Some((text, Source::Var(var.name))));
             }
         }
         Ok(None)
@@ -1356,6 +1370,13 @@ mod tests {
         assert_eq!((c.forward, c.setsid), (ForwardTo::Child, false));
         let c = run(&["dumb-init", "-r", "15:3", "-v", "x"], &[]).unwrap();
         assert_eq!((c.rewrite.get(15), c.verbosity), (3, 2));
+        // DUMB_INIT_DEBUG=1 is dumb-init's -v; other values are ignored.
+        for (value, level) in [("1", 2), ("0", 0), ("", 0), ("yes", 0)] {
+            let c = run(&["dumb-init", "x"], &[("DUMB_INIT_DEBUG", value)]).unwrap();
+            assert_eq!(c.verbosity, level, "DUMB_INIT_DEBUG={value:?}");
+        }
+        let c = run(&["rinit", "x"], &[("DUMB_INIT_DEBUG", "1")]).unwrap();
+        assert_eq!(c.verbosity, 1);
         // Outside the dumb-init personality the variable changes nothing.
         let c = run(&["rinit", "x"], &[("DUMB_INIT_SETSID", "1")]).unwrap();
         assert_eq!((c.forward, c.setsid), (ForwardTo::Child, false));
@@ -1481,7 +1502,7 @@ mod tests {
             // clap agrees (it panics on a duplicate in debug builds).
             command(p).debug_assert();
         }
-        assert_eq!(VARIABLES.len(), 14);
+        assert_eq!(VARIABLES.len(), 15);
     }
 
     /// Named catatonit: podman's `/catatonit -P` pauses, `-L` prints the

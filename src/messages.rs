@@ -260,9 +260,14 @@ pub static CATATONIT: Style = Style {
         write!(out, "{tag} (catatonit:{}): ", crate::sys::getpid())
     },
     words: rinit_words,
-    usage: rinit_usage,
+    usage: catatonit_usage,
     usage_names_argv0: false,
 };
+
+/// Named as catatonit, a usage error names catatonit (exit 125 still).
+fn catatonit_usage(_argv0: &str, problem: &str) -> (String, u8) {
+    (format!("catatonit: {problem}\n"), crate::exit::RINIT_FAILED)
+}
 
 // ------------------------------------------------------------ dumb-init
 

@@ -597,8 +597,10 @@ fn the_group_is_signalled_through_the_kept_pidfd() {
     .map(String::from)
     .to_vec();
     let t = testee();
+    // No -v: dumb-init's -v narrates every SIGCHLD and every reap, so it
+    // has rinit reap itself (see Config::kernel_may_reap).
     let init = Init::start(
-        &["-v", "--", &t, "signals", "--exit-on-term"],
+        &["--", &t, "signals", "--exit-on-term"],
         Opts {
             wrapper,
             argv0: Some(personality("dumb-init")),
@@ -610,14 +612,10 @@ fn the_group_is_signalled_through_the_kept_pidfd() {
     init.signal(libc::SIGTERM);
     let end = init.wait();
     assert_eq!(end.code, 0, "{}", end.stderr);
-    assert!(
-        end.stderr.contains("the kernel releases exited processes"),
-        "{}",
-        end.stderr
-    );
     let trace = std::fs::read_to_string(&log).unwrap();
     // The forwarded SIGTERM, then the group's SIGTERM after the exit: both
-    // through the pidfd, the second with PIDFD_SIGNAL_PROCESS_GROUP.
+    // through the pidfd, the second with PIDFD_SIGNAL_PROCESS_GROUP (which
+    // also shows that the kernel reaped: rinit keeps no pidfd otherwise).
     let group_sends = trace
         .lines()
         .filter(|l| l.starts_with("pidfd_send_signal(") && l.contains("SIGTERM"))

@@ -150,14 +150,20 @@ fn ctrl_c_reaches_the_child_and_the_terminal_comes_back() {
 #[test]
 fn a_background_rinit_never_steals_the_terminal() {
     for r in [rinit(), personality("tini")] {
-        background_no_steal(&r);
+        background_no_steal(&r, &[]);
+    }
+    // Also as PID 1 of a new PID namespace, where the kernel, not the
+    // group ids (all 0 there), says it is in the background.
+    if can_pid1() {
+        background_no_steal(&rinit(), &["unshare", "--pid", "--fork", "--mount-proc"]);
     }
 }
 
-fn background_no_steal(r: &std::path::Path) {
+fn background_no_steal(r: &std::path::Path, wrapper: &[&str]) {
     let t = testee();
     let r = rinit_argv(Some(r));
     let mut cmd = vec![t.as_str(), "tty-run", "bg"];
+    cmd.extend(wrapper);
     cmd.extend(r.iter().map(String::as_str));
     cmd.extend(["--", &t, "state"]);
     let pty = Pty::run(&cmd);

@@ -65,6 +65,9 @@ pub enum Rule {
     Present,
     /// A value read as the flag's is (a list: comma-separated).
     Value,
+    /// `1` stands for this value; any other value is ignored (dumb-init's
+    /// `DUMB_INIT_DEBUG=1`, its `-v`).
+    OneMeans(&'static str),
 }
 
 /// An environment variable of an option.
@@ -238,6 +241,12 @@ const VERBOSE: Opt = Opt {
     vars: &[
         var("RINIT_VERBOSITY", Rule::Value, "=N"),
         var("TINI_VERBOSITY", Rule::Value, "=N"),
+        Var {
+            name: "DUMB_INIT_DEBUG",
+            rule: Rule::OneMeans("2"),
+            only: DUMB,
+            hint: "=1",
+        },
     ],
     help: "More logging on stderr; repeatable",
 };
@@ -511,7 +520,31 @@ trait Flags {
     fn value(&self, opt: &Opt) -> Option<&str>;
     fn values(&self, opt: &Opt) -> Option<Vec<&str>>;
     fn count(&self, opt: &Opt) -> u8;
-    fn command(&self) -> Option<Vec<&OsString>>;
+    /// The command and its arguments, in order.
+    fn command(&self) -> Args<'_>;
+}
+
+/// The command and its arguments from either parser, without an
+/// allocation (one is ~250 instructions at start-up in musl).
+enum Args<'a> {
+    Fast(std::slice::Iter<'a, OsString>),
+    Clap(clap::parser::ValuesRef<'a, OsString>),
+}
+
+impl<'a> Iterator for Args<'a> {
+    type Item = &'a OsString;
+    fn next(&mut self) -> Option<&'a OsString> {
+        match self {
+            Args::Fast(args) => args.next(),
+            Args::Clap(args) => args.next(),
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Args::Fast(args) => args.size_hint(),
+            Args::Clap(args) => args.size_hint(),
+        }
+    }
 }
 
 // The `try_` getters: an id the personality's command lacks is "not
@@ -539,11 +572,11 @@ impl Flags for ArgMatches {
             .copied()
             .unwrap_or(0)
     }
-    fn command(&self) -> Option<Vec<&OsString>> {
-        self.try_get_many::<OsString>("command")
-            .ok()
-            .flatten()
-            .map(Iterator::collect)
+    fn command(&self) -> Args<'_> {
+        match self.try_get_many::<OsString>("command") {
+            Ok(Some(args)) => Args::Clap(args),
+            _ => Args::Fast([].iter()),
+        }
     }
 }
 
@@ -554,7 +587,10 @@ struct Slot<'a> {
     count: u8,
     /// When it was last given (its position among the flags).
     last: usize,
-    /// Its values, borrowed from the arguments.
+    /// Its last value, borrowed from the arguments.
+    value: Option<&'a str>,
+    /// Every value of a repeatable option (no allocation for the others:
+    /// one is ~250 instructions at start-up).
     values: Vec<&'a str>,
 }
 
@@ -635,6 +671,7 @@ impl<'a> Fast<'a> {
         next: &mut usize,
     ) -> Option<bool> {
         let kind = OPTIONS.get(index)?.kind;
+        let list = matches!(kind, Kind::List(_));
         let slot = self.slots.get_mut(index)?;
         slot.count = slot.count.saturating_add(1);
         self.seen += 1;
@@ -657,7 +694,11 @@ impl<'a> Fast<'a> {
         if value.is_empty() || value[0] == b'-' || value[0] == b'=' {
             return None;
         }
-        slot.values.push(std::str::from_utf8(value).ok()?);
+        let value = std::str::from_utf8(value).ok()?;
+        slot.value = Some(value);
+        if list {
+            slot.values.push(value);
+        }
         Some(true)
     }
 }
@@ -675,7 +716,7 @@ impl Flags for Fast<'_> {
         other.is_none_or(|o| o.count == 0 || o.last < slot.last)
     }
     fn value(&self, opt: &Opt) -> Option<&str> {
-        self.slots.get(opt.slot)?.values.last().copied()
+        self.slots.get(opt.slot)?.value
     }
     fn values(&self, opt: &Opt) -> Option<Vec<&str>> {
         let slot = self.slots.get(opt.slot)?;
@@ -684,8 +725,8 @@ impl Flags for Fast<'_> {
     fn count(&self, opt: &Opt) -> u8 {
         self.slots.get(opt.slot).map_or(0, |s| s.count)
     }
-    fn command(&self) -> Option<Vec<&OsString>> {
-        (!self.command.is_empty()).then(|| self.command.iter().collect())
+    fn command(&self) -> Args<'_> {
+        Args::Fast(self.command.iter())
     }
 }
 
@@ -725,7 +766,7 @@ impl<'a> Inputs<'a> {
         for var in self.vars(opt) {
             let said = match var.rule {
                 Rule::Present => self.env.raw(var.name).map(|_| true),
-                Rule::Switch | Rule::Value => self.env.switch(var.name)?,
+                Rule::Switch | Rule::Value | Rule::OneMeans(_) => self.env.switch(var.name)?,
             };
             if said.is_some() {
                 return Ok(said);
@@ -745,7 +786,12 @@ impl<'a> Inputs<'a> {
         }
         for var in self.vars(opt) {
             if let Some(text) = self.env.text(var.name)? {
-                return Ok(Some((Cow::Owned(text), Source::Var(var.name))));
+                let text = match var.rule {
+                    Rule::OneMeans(value) if text == "1" => Cow::Borrowed(value),
+                    Rule::OneMeans(_) => continue,
+                    _ => Cow::Owned(text),
+                };
+                return Ok(Some((text, Source::Var(var.name))));
             }
         }
         Ok(None)
@@ -874,21 +920,20 @@ fn build(
         })?
         .unwrap_or(Reap::Auto);
 
-    let command: Vec<CString> = match flags.command() {
-        Some(args) => args
-            .into_iter()
-            .map(|a| {
-                // Room for the NUL from the start: CString::new then
-                // does not reallocate (an allocation is ~250 instructions
-                // in musl, and start-up has one per argument).
-                let mut bytes = Vec::with_capacity(a.len() + 1);
-                bytes.extend_from_slice(a.as_bytes());
-                CString::new(bytes)
-                    .map_err(|_| format!("argument '{}' contains a NUL byte", a.to_string_lossy()))
-            })
-            .collect::<Result<_, _>>()?,
-        None => Vec::new(),
-    };
+    // Sized once: a `collect` through `Result` cannot know the length.
+    let args = flags.command();
+    let mut command: Vec<CString> = Vec::with_capacity(args.size_hint().0);
+    for a in args {
+        // Room for the NUL from the start: CString::new then does not
+        // reallocate (an allocation is ~250 instructions in musl, and
+        // start-up has one per argument).
+        let mut bytes = Vec::with_capacity(a.len() + 1);
+        bytes.extend_from_slice(a.as_bytes());
+        command.push(
+            CString::new(bytes)
+                .map_err(|_| format!("argument '{}' contains a NUL byte", a.to_string_lossy()))?,
+        );
+    }
     let mode = match (flags.flag(&PAUSE), command.is_empty()) {
         (true, true) => Mode::Pause,
         (true, false) => return Err("--pause takes no command".into()),
@@ -1325,6 +1370,13 @@ mod tests {
         assert_eq!((c.forward, c.setsid), (ForwardTo::Child, false));
         let c = run(&["dumb-init", "-r", "15:3", "-v", "x"], &[]).unwrap();
         assert_eq!((c.rewrite.get(15), c.verbosity), (3, 2));
+        // DUMB_INIT_DEBUG=1 is dumb-init's -v; other values are ignored.
+        for (value, level) in [("1", 2), ("0", 0), ("", 0), ("yes", 0)] {
+            let c = run(&["dumb-init", "x"], &[("DUMB_INIT_DEBUG", value)]).unwrap();
+            assert_eq!(c.verbosity, level, "DUMB_INIT_DEBUG={value:?}");
+        }
+        let c = run(&["rinit", "x"], &[("DUMB_INIT_DEBUG", "1")]).unwrap();
+        assert_eq!(c.verbosity, 1);
         // Outside the dumb-init personality the variable changes nothing.
         let c = run(&["rinit", "x"], &[("DUMB_INIT_SETSID", "1")]).unwrap();
         assert_eq!((c.forward, c.setsid), (ForwardTo::Child, false));
@@ -1450,7 +1502,7 @@ mod tests {
             // clap agrees (it panics on a duplicate in debug builds).
             command(p).debug_assert();
         }
-        assert_eq!(VARIABLES.len(), 14);
+        assert_eq!(VARIABLES.len(), 15);
     }
 
     /// Named catatonit: podman's `/catatonit -P` pauses, `-L` prints the

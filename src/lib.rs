@@ -19,7 +19,7 @@ pub mod sys;
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use config::{Config, Mode, Personality};
 
@@ -39,7 +39,15 @@ pub fn main_with_args(args: Vec<OsString>) -> u8 {
     // Every variable rinit reads starts with one of these prefixes; in the
     // usual environment none does, and then its dozen lookups cost nothing.
     let ours = sys::env_has_prefix(&cli::VARIABLE_PREFIXES);
-    let args0 = args.first().cloned().unwrap_or_default();
+    // Only a personality whose usage text names argv[0] needs a copy of it
+    // (an allocation at every start otherwise).
+    let argv0 = args.first().map(|a| a.as_bytes()).unwrap_or_default();
+    let style = messages::style(Personality::from_argv0(argv0));
+    let args0 = if style.usage_names_argv0 {
+        OsString::from_vec(argv0.to_vec())
+    } else {
+        OsString::new()
+    };
     let env = |name: &str| std::env::var_os(name);
     let request = cli::parse_env(args, ours.then_some(&env as &dyn Fn(&str) -> _));
     match request {
@@ -51,19 +59,17 @@ pub fn main_with_args(args: Vec<OsString>) -> u8 {
         Ok(cli::Request::Run(config)) => {
             match messages::style(config.personality).check_rewrites(&config.rewrite) {
                 Ok(()) => run(&config, inherited_mask),
-                Err(problem) => usage_error(&args0, &problem),
+                Err(problem) => usage_error(style, &args0, &problem),
             }
         }
-        Err(cli::UsageError(problem)) => usage_error(&args0, &problem),
+        Err(cli::UsageError(problem)) => usage_error(style, &args0, &problem),
     }
 }
 
 /// Reports a usage error, whatever the verbosity, in the personality's
 /// words (dumb-init's users match its usage text); returns the exit code.
-fn usage_error(args0: &std::ffi::OsStr, problem: &str) -> u8 {
-    let argv0 = args0.to_string_lossy();
-    let (text, code) =
-        messages::style(Personality::from_argv0(args0.as_bytes())).usage(&argv0, problem);
+fn usage_error(style: &messages::Style, args0: &std::ffi::OsStr, problem: &str) -> u8 {
+    let (text, code) = style.usage(&args0.to_string_lossy(), problem);
     sys::write_stderr(text.as_bytes());
     code
 }
@@ -156,7 +162,7 @@ pub fn run(config: &Config, inherited_mask: u64) -> u8 {
         }
     };
     // What rinit inherited is the child's now (or no one's, in pause mode).
-    if let Err(e) = sys::close_inherited(&[fd.as_raw_fd()]) {
+    if let Err(e) = sys::close_inherited(fd.as_raw_fd()) {
         warn!("cannot close the inherited descriptors: {e}");
     }
     let reaper = reaper(config, child.as_ref());

@@ -79,6 +79,8 @@ pub struct Style {
     words: fn(&Msg, &mut Say),
     /// A usage error: the text for stderr and the exit code.
     usage: fn(argv0: &str, problem: &str) -> (String, u8),
+    /// Whether `usage` words use `argv[0]` (then rinit keeps a copy).
+    pub usage_names_argv0: bool,
 }
 
 pub fn style(personality: Personality) -> &'static Style {
@@ -102,6 +104,9 @@ impl Style {
     /// A usage error if `rewrite` names a signal this personality's `-r`
     /// does not take.
     pub fn check_rewrites(&self, rewrite: &crate::signals::Rewrite) -> Result<(), String> {
+        if self.rewrite_max >= crate::signals::RTMAX {
+            return Ok(());
+        }
         for from in 1..=crate::signals::RTMAX {
             let to = rewrite.get(from);
             if to != from && (from > self.rewrite_max || to > self.rewrite_max) {
@@ -129,6 +134,7 @@ pub static RINIT: Style = Style {
     prefix: |_, out| out.write_str("rinit: "),
     words: rinit_words,
     usage: rinit_usage,
+    usage_names_argv0: false,
 };
 
 fn rinit_usage(_argv0: &str, problem: &str) -> (String, u8) {
@@ -215,6 +221,7 @@ pub static TINI: Style = Style {
     },
     words: tini_words,
     usage: rinit_usage,
+    usage_names_argv0: false,
 };
 
 fn tini_words(msg: &Msg, say: &mut Say) {
@@ -253,8 +260,14 @@ pub static CATATONIT: Style = Style {
         write!(out, "{tag} (catatonit:{}): ", crate::sys::getpid())
     },
     words: rinit_words,
-    usage: rinit_usage,
+    usage: catatonit_usage,
+    usage_names_argv0: false,
 };
+
+/// Named as catatonit, a usage error names catatonit (exit 125 still).
+fn catatonit_usage(_argv0: &str, problem: &str) -> (String, u8) {
+    (format!("catatonit: {problem}\n"), crate::exit::RINIT_FAILED)
+}
 
 // ------------------------------------------------------------ dumb-init
 
@@ -268,6 +281,7 @@ pub static DUMB_INIT: Style = Style {
     prefix: |_, out| out.write_str("[dumb-init] "),
     words: dumb_init_words,
     usage: dumb_init_usage,
+    usage_names_argv0: true,
 };
 
 fn dumb_init_words(msg: &Msg, say: &mut Say) {

@@ -424,17 +424,17 @@ impl Executor {
                 if self.machine.draining() {
                     self.shutdown_wakeups += 1;
                 }
+                let kernel = self.reaper.kernel();
                 let report = self.reaper.on_polled(&fds[1..]);
-                let changed = report != Report::Nothing;
                 if let Some(code) = self.report(report) {
                     return code;
                 }
-                // What the reaper just did may have emptied the signalfd
-                // that poll saw readable (falling back to reaping sets
-                // SIGCHLD to SIG_DFL, which discards a pending SIGCHLD):
-                // poll again rather than block in read with the pidfds
-                // unwatched.
-                if changed {
+                // Falling back to reaping sets SIGCHLD to SIG_DFL, and the
+                // kernel discards a pending signal whose action becomes
+                // "ignore": the signalfd poll found readable may be empty
+                // now (seen under qemu-user, where rinit then blocked in
+                // read past its grace deadline). Poll again instead.
+                if self.reaper.kernel() != kernel {
                     continue;
                 }
                 if fds[0].revents & libc::POLLIN == 0 {

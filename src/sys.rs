@@ -642,33 +642,43 @@ impl ListenEnv {
     pub fn prepare(pid: i32) -> Option<ListenEnv> {
         let mut digits = [0u8; 12];
         let want = decimal(pid, &mut digits);
-        let mut envp = Vec::new();
         let mut at = None;
+        let mut count = 0;
         // SAFETY: environ is the NULL-terminated array of NUL-terminated
         // strings set up by the C runtime; rinit is single-threaded and
         // never changes its environment.
         unsafe {
             let mut entry = environ;
             while !entry.is_null() && !(*entry).is_null() {
-                let text = CStr::from_ptr(*entry).to_bytes();
-                if at.is_none() && text.starts_with(LISTEN_PID) {
+                // Compare the name byte by byte (it stops at the NUL): no
+                // strlen for every entry.
+                let named = |name: &[u8]| {
+                    name.iter()
+                        .enumerate()
+                        .all(|(i, &b)| *(*entry).cast::<u8>().add(i) == b)
+                };
+                if at.is_none() && named(LISTEN_PID) {
+                    // A mismatch stops `all` before any NUL is passed.
+                    let text = CStr::from_ptr(*entry).to_bytes();
                     if &text[LISTEN_PID.len()..] != want {
                         return None;
                     }
-                    at = Some(envp.len());
+                    at = Some(count);
                 }
-                envp.push(*entry);
+                count += 1;
                 entry = entry.add(1);
             }
+            let at = at?;
+            let mut envp = Vec::with_capacity(count + 1);
+            envp.extend_from_slice(std::slice::from_raw_parts(environ, count));
+            envp.push(std::ptr::null());
+            let entry: Box<[std::cell::Cell<u8>; 32]> = Box::default();
+            for (cell, &b) in entry.iter().zip(LISTEN_PID) {
+                cell.set(b);
+            }
+            envp[at] = entry.as_ptr().cast();
+            Some(ListenEnv { envp, entry })
         }
-        let at = at?;
-        envp.push(std::ptr::null());
-        let entry: Box<[std::cell::Cell<u8>; 32]> = Box::default();
-        for (cell, &b) in entry.iter().zip(LISTEN_PID) {
-            cell.set(b);
-        }
-        envp[at] = entry.as_ptr().cast();
-        Some(ListenEnv { envp, entry })
     }
 
     /// In the child: writes the child's own pid into the entry and returns
@@ -704,37 +714,29 @@ fn decimal(n: i32, buf: &mut [u8; 12]) -> &[u8] {
 /// inherited belongs to the child, which has its own copies by now (SPEC
 /// "Descriptors and environment"). `close_range` where the kernel has it
 /// (Linux 5.9), else the list in `/proc/self/fd`.
-pub fn close_inherited(keep: &[RawFd]) -> io::Result<()> {
-    let mut keep = keep.to_vec();
-    keep.sort_unstable();
-    let mut from: c_int = 3;
-    let mut ranges = Vec::new();
-    for &fd in keep.iter().filter(|&&fd| fd >= 3) {
-        if fd > from {
-            ranges.push((from, fd - 1));
+pub fn close_inherited(keep: RawFd) -> io::Result<()> {
+    let keep = keep.max(2);
+    for (first, last) in [(3, keep - 1), (keep + 1, c_int::MAX)] {
+        if first > last {
+            continue;
         }
-        from = from.max(fd + 1);
-    }
-    ranges.push((from, c_int::MAX));
-    for &(first, last) in &ranges {
-        // SAFETY: close_range takes two descriptor numbers and flags; it
-        // closes only descriptors, none of which Rust objects of rinit's
-        // own own (those are in `keep`).
+        // SAFETY: close_range takes two descriptor numbers and flags; the
+        // only descriptor rinit owns above stderr is `keep`, outside both.
         let done = unsafe { libc::syscall(libc::SYS_close_range, first as u32, last as u32, 0u32) };
         if done < 0 {
-            return close_listed(&keep);
+            return close_listed(keep);
         }
     }
     Ok(())
 }
 
 /// `close_inherited` through `/proc/self/fd`.
-fn close_listed(keep: &[RawFd]) -> io::Result<()> {
+fn close_listed(keep: RawFd) -> io::Result<()> {
     let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .collect();
     for fd in open {
-        if fd >= 3 && !keep.contains(&fd) {
+        if fd >= 3 && fd != keep {
             // SAFETY: fd was open in this process and is none of the
             // descriptors rinit owns (`keep`); the directory's own
             // descriptor is closed already (EBADF is harmless).

@@ -228,10 +228,42 @@ fn catatonit_version_and_license() {
     assert!(end.lines.iter().any(|l| l.contains("MIT License")));
 }
 
+/// Named catatonit, a usage error names catatonit: one line, exit 125,
+/// nothing started.
+#[test]
+fn catatonit_usage_errors_name_catatonit() {
+    let end = run(
+        &["-x", "--", "sh", "-c", "echo started"],
+        Opts {
+            argv0: Some(personality("catatonit")),
+            ..Opts::default()
+        },
+    );
+    assert_eq!(end.code, 125, "{}", end.stderr);
+    assert!(end.lines.is_empty(), "{:?}", end.lines);
+    assert_eq!(end.stderr.lines().count(), 1, "{}", end.stderr);
+    assert!(end.stderr.starts_with("catatonit: "), "{}", end.stderr);
+    assert!(end.stderr.contains("'-x'"), "{}", end.stderr);
+}
+
 /// Not PID 1, catatonit becomes a subreaper by itself: an orphan of the
 /// child is re-parented to rinit, not to the launcher's init.
 #[test]
 fn catatonit_is_a_subreaper_when_not_pid1() {
+    if emulated() {
+        // qemu-user refuses PR_SET_CHILD_SUBREAPER (EINVAL): rinit must
+        // say so, and no orphan can come to it.
+        let end = run(
+            &["--", "true"],
+            Opts {
+                argv0: Some(personality("catatonit")),
+                ..Opts::default()
+            },
+        );
+        assert!(end.stderr.contains(NO_SUBREAPER), "{}", end.stderr);
+        eprintln!("SKIPPED re-parenting under a runner: qemu-user refuses the subreaper");
+        return;
+    }
     let init = Init::start(
         &[
             "--",

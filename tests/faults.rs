@@ -134,6 +134,11 @@ impl Drop for PidsCgroup {
 /// the limit and the same command runs: the limit is exactly at the edge.
 #[test]
 fn fork_failing_in_a_full_pids_cgroup_exits_125() {
+    if emulated() {
+        // qemu-user needs threads of its own: it fails before rinit runs.
+        eprintln!("SKIPPED under a runner: the emulator cannot start with fork limited");
+        return;
+    }
     if !is_root() {
         return;
     }
@@ -195,6 +200,11 @@ fn processes_of(uid: u32) -> usize {
 /// musl "No file descriptors available"); one more allowed process and it runs.
 #[test]
 fn fork_failing_at_rlimit_nproc_exits_125() {
+    if emulated() {
+        // qemu-user needs threads of its own: it fails before rinit runs.
+        eprintln!("SKIPPED under a runner: the emulator cannot start with fork limited");
+        return;
+    }
     if !is_root() {
         return;
     }
@@ -386,6 +396,12 @@ fn fd_flags(pid: i32, fd: i32) -> u32 {
 /// were dropped, and every reap was either logged or counted.
 #[test]
 fn full_stderr_pipe_nobody_reads() {
+    if emulated() {
+        // It finds rinit by its exe and measures its descriptors; under
+        // qemu-user both are the emulator's.
+        eprintln!("SKIPPED under a runner: rinit's exe and descriptors are the emulator's");
+        return;
+    }
     if !can_pid1() {
         return;
     }
@@ -487,9 +503,10 @@ fn stderr_without_a_reader_never_kills_the_child() {
         drop(err_read);
         let mut cmd = Command::new(if pid1 { "unshare" } else { "sh" });
         if pid1 {
-            cmd.args(["--pid", "--fork", "--mount-proc"]).arg(rinit());
+            cmd.args(["--pid", "--fork", "--mount-proc"])
+                .args(rinit_argv(None));
         } else {
-            cmd.args(["-c", "exec \"$@\"", "sh"]).arg(rinit());
+            cmd.args(["-c", "exec \"$@\"", "sh"]).args(rinit_argv(None));
         }
         // Logging at -vv ("started ...") and a warning per reap (-w).
         let status = cmd
@@ -569,6 +586,12 @@ fn with_proc(setup: &str, args: &[&str]) -> Init {
 /// the child's code after the grace period. Nothing outside is touched.
 #[test]
 fn no_proc_degrades_with_a_warning_and_signals_nobody() {
+    if emulated() {
+        // Not PID 1: the straggler is rinit's only as a subreaper, which
+        // qemu-user refuses.
+        eprintln!("SKIPPED under a runner: needs PR_SET_CHILD_SUBREAPER");
+        return;
+    }
     if !is_root() {
         return;
     }
@@ -924,6 +947,12 @@ fn pdeathsig_never_reaches_another_process() {
 /// and session (started by the same shell) is never touched.
 #[test]
 fn never_signals_its_siblings() {
+    if emulated() {
+        // Not PID 1: the straggler is rinit's only as a subreaper, which
+        // qemu-user refuses.
+        eprintln!("SKIPPED under a runner: needs PR_SET_CHILD_SUBREAPER");
+        return;
+    }
     let dir = temp_dir("sibling");
     let pidfile = dir.join("sibling");
     let script = format!(
@@ -1223,6 +1252,12 @@ impl Rng {
 /// 0, 125 with one message, or 126/127.
 #[test]
 fn arbitrary_argv_and_environment_never_panic() {
+    if emulated() {
+        // It sets argv[0] itself, which an emulator takes as its own; the
+        // parsers it feeds are plain Rust, fuzzed natively and in CI.
+        eprintln!("SKIPPED under a runner: sets rinit's argv[0] directly");
+        return;
+    }
     let empty = temp_dir("empty-path");
     let seed: u64 = std::env::var("RINIT_FAULTS_SEED")
         .ok()

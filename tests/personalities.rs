@@ -123,6 +123,11 @@ fn tini_options_and_variables() {
                 ..as_("tini")
             },
         );
+        if emulated() {
+            // qemu-user refuses PR_SET_CHILD_SUBREAPER: rinit must say so.
+            assert!(end.stderr.contains("subreaper"), "{args:?}: {}", end.stderr);
+            continue;
+        }
         assert_eq!(
             end.stderr.matches("reaped process").count(),
             3,
@@ -139,14 +144,19 @@ fn tini_options_and_variables() {
         &["-s", "-w", "--", &t, "orphans", "1", "1"],
         as_("tini-static"),
     );
-    // tini's -w line, as its suite matches it.
-    let reaped = end
-        .stderr
-        .lines()
-        .find_map(|l| l.split_once("] Reaped zombie process with pid="))
-        .unwrap_or_else(|| panic!("{}", end.stderr));
-    assert!(reaped.0.starts_with("[WARN  tini ("), "{}", end.stderr);
-    assert!(reaped.1.parse::<i32>().is_ok(), "{}", end.stderr);
+    if emulated() {
+        // qemu-user refuses the subreaper: rinit warns instead of reaping.
+        assert!(end.stderr.contains("subreaper"), "{}", end.stderr);
+    } else {
+        // tini's -w line, as its suite matches it.
+        let reaped = end
+            .stderr
+            .lines()
+            .find_map(|l| l.split_once("] Reaped zombie process with pid="))
+            .unwrap_or_else(|| panic!("{}", end.stderr));
+        assert!(reaped.0.starts_with("[WARN  tini ("), "{}", end.stderr);
+        assert!(reaped.1.parse::<i32>().is_ok(), "{}", end.stderr);
+    }
     assert!(
         run(&["-l"], as_("tini"))
             .lines
@@ -204,6 +214,12 @@ fn tini_options_and_variables() {
 /// dumb-init resets every disposition; rinit clears the mask.
 #[test]
 fn child_signal_state_per_personality() {
+    if emulated() {
+        // qemu-user drops inherited ignores at exec (see core.rs,
+        // child_keeps_inherited_ignores_but_not_the_mask).
+        eprintln!("SKIPPED under a runner: qemu-user drops inherited ignores at exec");
+        return;
+    }
     let state = |name: &str| child_signal_state(Some(personality(name)), "4200", "1,13");
     assert_eq!(
         state("tini"),
@@ -348,8 +364,13 @@ fn rewrite_table_by_name_number_rt_and_drop() {
     init.ready();
     init.signal(libc::SIGTERM);
     assert_eq!(init.line(), "sig 3");
-    init.signal(36);
-    assert_eq!(init.line(), "sig 10");
+    if !emulated() {
+        // qemu-user numbers real-time signals two below the host inside
+        // the guest (measured, qemu 7.2: host 34+n arrives as 32+n and goes
+        // back out as 34+n), so there RTMIN+2 names another signal.
+        init.signal(36);
+        assert_eq!(init.line(), "sig 10");
+    }
     init.signal(libc::SIGWINCH);
     // HUP is not rewritten (flags win over RINIT_REWRITE); WINCH was
     // dropped, so HUP's line comes next.
@@ -395,7 +416,10 @@ fn tini_without_tinis_bugs() {
         libc::SIGFPE,
         libc::SIGILL,
         libc::SIGTRAP,
-    ] {
+    ]
+    .into_iter()
+    .filter(|s| !not_forwardable_here().contains(s))
+    {
         init.signal(sig);
         assert_eq!(init.line(), format!("sig {sig}"));
     }
@@ -418,6 +442,16 @@ fn tini_without_tinis_bugs() {
     }
 }
 
+/// A command that runs `init`: the real tini and dumb-init directly,
+/// rinit's personality links through the runner, if any.
+fn init_command(init: &std::path::Path) -> std::process::Command {
+    if init.starts_with("/usr/bin") {
+        std::process::Command::new(init)
+    } else {
+        rinit_command_as(init)
+    }
+}
+
 /// One run of a dumb-init (the real one or rinit as `dumb-init`) over the
 /// testee's signal reporter, outside any namespace.
 struct JobControlRun {
@@ -429,7 +463,7 @@ struct JobControlRun {
 impl JobControlRun {
     fn start(dumb_init: &std::path::Path, args: &[&str]) -> JobControlRun {
         use std::io::BufRead;
-        let mut init = std::process::Command::new(dumb_init)
+        let mut init = init_command(dumb_init)
             .args(args)
             .args(["--", &testee(), "signals", "--exit-on-term"])
             .stdin(std::process::Stdio::null())
@@ -548,7 +582,7 @@ fn a_script_without_a_shebang_runs_through_sh_in_the_drop_ins() {
     }
     for init in &drop_ins {
         for program in [path_str(&script), "plain-script"] {
-            let out = std::process::Command::new(init)
+            let out = init_command(init)
                 .args(["--", program, "arg"])
                 .env("PATH", &path)
                 .output()
@@ -584,8 +618,17 @@ fn dumb_init_errors_read_as_the_real_ones() {
     let ours = dir.join("dumb-init");
     std::os::unix::fs::symlink(rinit(), &ours).unwrap();
     let say = |init: &std::path::Path, args: &[&str]| {
-        // Both print argv[0]: run each as plain `dumb-init` from its dir.
-        let out = std::process::Command::new("dumb-init")
+        // Both print argv[0]: run each as plain `dumb-init` from its dir
+        // (under a runner, qemu-user's -0 sets the guest's argv[0]).
+        let mut cmd = match runner().filter(|_| init != real) {
+            Some(r) => {
+                let mut cmd = std::process::Command::new(r);
+                cmd.args(["-0", "dumb-init"]).arg(init);
+                cmd
+            }
+            None => std::process::Command::new("dumb-init"),
+        };
+        let out = cmd
             .args(args)
             .env("PATH", init.parent().unwrap())
             .stdin(std::process::Stdio::null())

@@ -128,9 +128,12 @@ fn fg_and_group(text: &str) -> (i32, i32) {
 #[test]
 fn ctrl_c_reaches_the_child_and_the_terminal_comes_back() {
     let t = testee();
-    let r = rinit();
     let script = format!("{t} state; exec sleep 100");
-    let mut pty = Pty::run(&[&t, "tty-run", "fg", path_str(&r), "--", "sh", "-c", &script]);
+    let r = rinit_argv(None);
+    let mut cmd = vec![t.as_str(), "tty-run", "fg"];
+    cmd.extend(r.iter().map(String::as_str));
+    cmd.extend(["--", "sh", "-c", &script]);
+    let mut pty = Pty::run(&cmd);
     // The state comes from a child of the shell rinit started, so its
     // group is the shell's: not the holder's (the session's).
     let (_, pgid, sid) = ids(&pty.after("pid "));
@@ -147,13 +150,23 @@ fn ctrl_c_reaches_the_child_and_the_terminal_comes_back() {
 #[test]
 fn a_background_rinit_never_steals_the_terminal() {
     for r in [rinit(), personality("tini")] {
-        background_no_steal(&r);
+        background_no_steal(&r, &[]);
+    }
+    // Also as PID 1 of a new PID namespace, where the kernel, not the
+    // group ids (all 0 there), says it is in the background.
+    if can_pid1() {
+        background_no_steal(&rinit(), &["unshare", "--pid", "--fork", "--mount-proc"]);
     }
 }
 
-fn background_no_steal(r: &std::path::Path) {
+fn background_no_steal(r: &std::path::Path, wrapper: &[&str]) {
     let t = testee();
-    let pty = Pty::run(&[&t, "tty-run", "bg", path_str(r), "--", &t, "state"]);
+    let r = rinit_argv(Some(r));
+    let mut cmd = vec![t.as_str(), "tty-run", "bg"];
+    cmd.extend(wrapper);
+    cmd.extend(r.iter().map(String::as_str));
+    cmd.extend(["--", &t, "state"]);
+    let pty = Pty::run(&cmd);
     let (_, child_group, _) = ids(&pty.after("pid "));
     let fg: i32 = pty.after("fg ").parse().unwrap();
     assert_ne!(
@@ -178,16 +191,11 @@ fn state_of(pid: i32) -> char {
 fn dumb_init_job_control_on_a_terminal() {
     let t = testee();
     let link = personality("dumb-init");
-    let pty = Pty::run(&[
-        &t,
-        "tty-run",
-        "fg-ignore-tstp",
-        path_str(&link),
-        "--",
-        &t,
-        "signals",
-        "--exit-on-term",
-    ]);
+    let r = rinit_argv(Some(&link));
+    let mut cmd = vec![t.as_str(), "tty-run", "fg-ignore-tstp"];
+    cmd.extend(r.iter().map(String::as_str));
+    cmd.extend(["--", &t, "signals", "--exit-on-term"]);
+    let pty = Pty::run(&cmd);
     pty.after("ready");
     let mut rinit_pid = 0;
     wait_until("rinit under the holder", || {
@@ -226,7 +234,11 @@ fn dumb_init_job_control_on_a_terminal() {
 #[test]
 fn dumb_init_child_takes_the_terminal() {
     let link = personality("dumb-init");
-    let pty = Pty::run(&[path_str(&link), "--", &testee(), "state"]);
+    let t = testee();
+    let r = rinit_argv(Some(&link));
+    let mut cmd: Vec<&str> = r.iter().map(String::as_str).collect();
+    cmd.extend(["--", &t, "state"]);
+    let pty = Pty::run(&cmd);
     let (pid, pgid, sid) = ids(&pty.after("pid "));
     assert_eq!((pid, pgid), (sid, sid), "the child leads a new session");
     let fg: i32 = pty.after("fg ").parse().unwrap();
@@ -321,10 +333,10 @@ fn pid1_of_a_new_namespace_gives_its_child_the_terminal() {
         return;
     }
     let mut sh = Shell::start();
-    let r = rinit();
+    let r = rinit_shell();
     sh.type_line(&format!(
         "unshare --pid --fork --mount-proc {} -- sh -c '{READER}'",
-        path_str(&r)
+        r.as_str()
     ));
     sh.pty.after("ready-");
     sh.type_line("hello");
@@ -338,9 +350,17 @@ fn pid1_of_a_new_namespace_gives_its_child_the_terminal() {
 /// terminal on to the child.
 #[test]
 fn fg_hands_the_terminal_on_to_the_child() {
+    if emulated() {
+        // Measured under qemu-aarch64-static 7.2, in both reaping modes:
+        // the shell never sees the background job stop (no "Stopped" in
+        // 20 s) when rinit's child stops on SIGTTIN; qemu-user does not
+        // pass the child's stop on to rinit as the kernel does.
+        eprintln!("SKIPPED under a runner: a stopped child does not stop rinit under qemu-user");
+        return;
+    }
     let mut sh = Shell::start();
-    let r = rinit();
-    sh.type_line(&format!("{} -- sh -c '{READER}' &", path_str(&r)));
+    let r = rinit_shell();
+    sh.type_line(&format!("{} -- sh -c '{READER}' &", r.as_str()));
     let child = sh.ready_pid();
     wait_until("the child to stop on SIGTTIN", || state_of(child) == 'T');
     sh.pty.after("Stopped");
@@ -356,16 +376,22 @@ fn fg_hands_the_terminal_on_to_the_child() {
 /// readline would get EIO and the shell would exit).
 #[test]
 fn bg_then_child_exit_leaves_the_shell_its_terminal() {
+    if emulated() {
+        // As above: under qemu-user (measured: armv7, 1 run in 2) the
+        // child's stop on Ctrl-Z does not always stop rinit.
+        eprintln!("SKIPPED under a runner: a stopped child does not stop rinit under qemu-user");
+        return;
+    }
     let dir = temp_dir("tty-bg");
     let fifo = dir.join("go");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     // SAFETY: a valid C path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     let mut sh = Shell::start();
-    let r = rinit();
+    let r = rinit_shell();
     sh.type_line(&format!(
         "{} -- sh -c 'echo rea\"\"dy-$$-pid; read x < {}'",
-        path_str(&r),
+        r.as_str(),
         fifo.display()
     ));
     let child = sh.ready_pid();
@@ -396,10 +422,10 @@ fn an_init_under_an_init_keeps_the_terminal_with_the_grandchild() {
         return;
     }
     let mut sh = Shell::start();
-    let r = rinit();
+    let r = rinit_shell();
     sh.type_line(&format!(
         "strace -o /dev/null -e inject=ioctl:delay_enter=300000 {r} -- {r} -- sh -c '{READER}'",
-        r = path_str(&r)
+        r = r.as_str()
     ));
     let child = sh.ready_pid();
     let outer = parent_of(parent_of(child));
@@ -434,9 +460,17 @@ fn an_init_under_an_init_keeps_the_terminal_with_the_grandchild() {
 /// behind.
 #[test]
 fn a_hangup_ends_a_stopped_background_rinit_and_its_child() {
+    if emulated() {
+        // Measured under qemu-aarch64-static 7.2, in both reaping modes:
+        // the shell never sees the background job stop (no "Stopped" in
+        // 20 s) when rinit's child stops on SIGTTIN; qemu-user does not
+        // pass the child's stop on to rinit as the kernel does.
+        eprintln!("SKIPPED under a runner: a stopped child does not stop rinit under qemu-user");
+        return;
+    }
     let mut sh = Shell::start();
-    let r = rinit();
-    sh.type_line(&format!("{} -- sh -c '{READER}' &", path_str(&r)));
+    let r = rinit_shell();
+    sh.type_line(&format!("{} -- sh -c '{READER}' &", r.as_str()));
     let child = sh.ready_pid();
     let rinit_pid = parent_of(child);
     sh.pty.after("Stopped");

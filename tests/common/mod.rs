@@ -81,6 +81,21 @@ pub fn rinit_command() -> Command {
     cmd
 }
 
+/// rinit's command line as a shell word list (`[RUNNER] RINIT_BIN`), for
+/// tests that type it into a shell. The paths hold no shell syntax.
+pub fn rinit_shell() -> String {
+    rinit_argv(None).join(" ")
+}
+
+/// A `Command` that runs rinit through `path` (a personality link), under
+/// the runner if any.
+pub fn rinit_command_as(path: &Path) -> Command {
+    let argv = rinit_argv(Some(path));
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    cmd
+}
+
 /// The warning rinit gives when it is not PID 1 and the kernel refuses
 /// it the subreaper role, as qemu-user does (it answers
 /// `PR_SET_CHILD_SUBREAPER` with EINVAL).
@@ -439,8 +454,9 @@ impl Init {
                     unsafe { libc::kill(self.pid, libc::SIGKILL) };
                 }
                 let _ = self.proc.kill();
+                let _ = self.stderr_done.recv_timeout(Duration::from_secs(2));
                 let stderr = self.stderr.lock().unwrap().clone();
-                panic!("rinit did not exit in time; stderr so far:\n{stderr}");
+                panic!("rinit did not exit in time; its stderr:\n{stderr}");
             }
             std::thread::sleep(Duration::from_millis(2));
         };

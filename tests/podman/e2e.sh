@@ -18,6 +18,11 @@
 #   RINIT_BIN  the binary to test (default: the static x86_64 musl build,
 #              built when missing)
 #   BUSYBOX    a static busybox for the image (default /bin/busybox)
+#   PREFIX     prefix of image, container and pod names (default rinit-podman)
+# Functions called through a trap or wait_for look unreachable; single
+# quotes hold scripts for the container's shell.
+# shellcheck disable=SC2317,SC2016,SC2015
+
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,7 +32,7 @@ bin=${RINIT_BIN:-$repo/target/x86_64-unknown-linux-musl/release/rinit}
 busybox=${BUSYBOX:-/bin/busybox}
 passed=0
 failed=0
-tag="rinit-podman-$$"
+tag=${PREFIX:-rinit-podman}-$$
 
 pass() { passed=$((passed + 1)); printf 'PASS: %s\n' "$*"; }
 fail() { failed=$((failed + 1)); printf 'FAIL: %s\n' "$*"; }

@@ -11,6 +11,10 @@
 # Installs systemd (for systemd-socket-activate) and python3 with apt-get
 # where missing; prints `SKIP:` and exits 0 only if that fails. Ends with
 # `N passed, N failed`; exits 1 on failure. RINIT_BIN picks the binary.
+# Functions called through a trap or wait_for look unreachable; single
+# quotes hold scripts for the container's shell.
+# shellcheck disable=SC2317,SC2016,SC2015
+
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

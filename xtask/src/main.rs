@@ -18,6 +18,13 @@ When the main child exits and other processes remain, rinit sends them
 SIGTERM, keeps reaping, and exits as soon as none is left; at the end of the
 grace period (\fB\-t\fR, default 5s) it sends SIGKILL. As PID 1 it signals
 every process of its namespace; otherwise only its own descendants.
+.SH DESCRIPTORS
+Descriptors rinit inherits beyond 0, 1 and 2 (a listening socket, a
+readiness or log pipe) belong to the child: rinit closes its own copies as
+soon as the child runs, so a pipe the child closes reaches EOF. When
+\fBLISTEN_PID\fR names rinit's pid (systemd socket activation), the child
+sees its own pid there instead; \fBLISTEN_FDS\fR, \fBLISTEN_FDNAMES\fR and
+any other \fBLISTEN_PID\fR pass through.
 .SH PERSONALITIES
 Started as \fBtini\fR, \fBtini\-static\fR or \fBdocker\-init\fR, rinit
 behaves as tini: child\-only forwarding, grace 0, a warning when not PID 1,

@@ -398,6 +398,12 @@ impl Executor {
         if let Some(code) = self.report(report) {
             return code;
         }
+        // Setting SIGCHLD up for the kernel's reaping discarded any SIGCHLD
+        // pending then: a child that stopped on its terminal before (a
+        // background read, SIGTTIN) would otherwise never be seen stopped.
+        if let Some(code) = self.job_control() {
+            return code;
+        }
         loop {
             let wanted = self.wanted();
             if wanted != self.reading {

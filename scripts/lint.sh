@@ -16,5 +16,5 @@ fi
 "$venv/bin/hadolint" Dockerfile examples/Dockerfile
 "$venv/bin/check-jsonschema" --builtin-schema vendor.github-workflows .github/workflows/*.yml
 "$venv/bin/actionlint" .github/workflows/*.yml
-shellcheck .ci/run scripts/*.sh tests/docker/e2e.sh
+shellcheck -x .ci/run scripts/*.sh tests/e2e-lib.sh tests/docker/*.sh tests/podman/*.sh tests/socket/*.sh
 echo "lint: clean"

@@ -31,32 +31,8 @@ bin=${RINIT_BIN:-$repo/target/x86_64-unknown-linux-musl/release/rinit}
 busybox=${BUSYBOX:-/bin/busybox}
 p=${PREFIX:-rinit-pod}-$$
 img=$p-img:latest
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); printf 'PASS: %s\n' "$*"; }
-fail() { failed=$((failed + 1)); printf 'FAIL: %s\n' "$*"; }
-finish() {
-	printf '%d passed, %d failed\n' "$passed" "$failed"
-	((failed == 0))
-	exit $?
-}
-die() {
-	fail "$*"
-	finish
-}
-check() { # check NAME WANT GOT
-	if [[ $2 == "$3" ]]; then pass "$1"; else fail "$1: want '$2', got '$3'"; fi
-}
-# wait_for SECONDS CMD...: until CMD succeeds, or fail after SECONDS.
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		((SECONDS < end)) || return 1
-		sleep 0.05
-	done
-}
-
+# shellcheck source=tests/e2e-lib.sh
+source "$repo/tests/e2e-lib.sh"
 if ! docker version >/dev/null 2>&1; then
 	echo "SKIP: no Docker engine answers"
 	echo "0 passed, 0 failed"

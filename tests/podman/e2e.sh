@@ -30,24 +30,10 @@ repo=$(cd "$here/../.." && pwd)
 bin=${RINIT_BIN:-$repo/target/x86_64-unknown-linux-musl/release/rinit}
 [[ $bin == /* ]] || bin=$PWD/$bin
 busybox=${BUSYBOX:-/bin/busybox}
-passed=0
-failed=0
 tag=${PREFIX:-rinit-podman}-$$
 
-pass() { passed=$((passed + 1)); printf 'PASS: %s\n' "$*"; }
-fail() { failed=$((failed + 1)); printf 'FAIL: %s\n' "$*"; }
-finish() {
-	printf '%d passed, %d failed\n' "$passed" "$failed"
-	((failed == 0))
-	exit $?
-}
-die() {
-	fail "$*"
-	finish
-}
-check() { # check NAME WANT GOT
-	if [[ $2 == "$3" ]]; then pass "$1"; else fail "$1: want '$2', got '$3'"; fi
-}
+# shellcheck source=tests/e2e-lib.sh
+source "$repo/tests/e2e-lib.sh"
 
 # ------------------------------------------------------------ setup
 need=()

@@ -21,15 +21,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 bin=${RINIT_BIN:-$repo/target/x86_64-unknown-linux-musl/release/rinit}
 [[ $bin == /* ]] || bin=$PWD/$bin
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); printf 'PASS: %s\n' "$*"; }
-fail() { failed=$((failed + 1)); printf 'FAIL: %s\n' "$*"; }
-finish() {
-	printf '%d passed, %d failed\n' "$passed" "$failed"
-	((failed == 0))
-	exit $?
-}
+# shellcheck source=tests/e2e-lib.sh
+source "$repo/tests/e2e-lib.sh"
 
 need=()
 command -v systemd-socket-activate >/dev/null || need+=(systemd)

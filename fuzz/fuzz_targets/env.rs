@@ -22,7 +22,13 @@ fn vars() -> Vec<&'static str> {
     v.push("RINIT_NOT_A_VARIABLE");
     v
 }
-const PERSONALITIES: [&str; 4] = ["/sbin/rinit", "tini", "/usr/bin/dumb-init", "docker-init"];
+const PERSONALITIES: [&str; 5] = [
+    "/sbin/rinit",
+    "tini",
+    "/usr/bin/dumb-init",
+    "docker-init",
+    "/catatonit",
+];
 
 fn config(argv0: &str, var: &str, value: Option<&OsString>) -> Result<Config, String> {
     let args = vec![OsString::from(argv0), OsString::from("app")];
@@ -49,12 +55,16 @@ fuzz_target!(|data: &[u8]| {
     let got = config(argv0, var, Some(&raw));
     let unset = config(argv0, var, None).expect("the defaults must parse");
     let dumb = argv0.ends_with("dumb-init");
+    let catatonit = argv0.ends_with("catatonit");
 
     // What the rules say about this value.
     let text = raw.to_str();
     let accepted = match (var, text) {
         // Presence switches and unknown variables accept anything.
         ("TINI_KILL_PROCESS_GROUP" | "TINI_SUBREAPER" | "RINIT_NOT_A_VARIABLE", _) => true,
+        // dumb-init's debug switch, read only as dumb-init: `1` is its -v,
+        // any other text is ignored.
+        ("DUMB_INIT_DEBUG", _) if !dumb => true,
         ("DUMB_INIT_SETSID", _) if !dumb => true,
         (_, Some("")) => true,
         (_, None) => false,
@@ -72,6 +82,7 @@ fuzz_target!(|data: &[u8]| {
         ("RINIT_GRACE" | "RINIT_TERM_DELAY", Some(t)) => parse_duration(t).is_ok(),
         ("RINIT_VERBOSITY" | "TINI_VERBOSITY", Some(t)) => t.parse::<u8>().is_ok(),
         ("RINIT_REAP", Some(t)) => t == "auto" || t == "wait",
+        ("DUMB_INIT_DEBUG", Some(_)) => true,
         _ => unreachable!(),
     };
     match (&got, accepted) {
@@ -90,7 +101,8 @@ fuzz_target!(|data: &[u8]| {
     match var {
         "TINI_SUBREAPER" => assert!(c.subreaper),
         "TINI_KILL_PROCESS_GROUP" if !dumb => assert_eq!(c.forward, ForwardTo::Group),
-        "RINIT_SUBREAPER" if !t.is_empty() => assert_eq!(c.subreaper, t == "1"),
+        // catatonit is a subreaper whatever the variable says.
+        "RINIT_SUBREAPER" if !t.is_empty() => assert_eq!(c.subreaper, t == "1" || catatonit),
         "RINIT_WARN_ON_REAP" if !t.is_empty() => assert_eq!(c.warn_on_reap, t == "1"),
         "RINIT_KILL_PROCESS_GROUP" if !t.is_empty() => {
             assert_eq!(c.forward == ForwardTo::Group, t == "1")
@@ -101,6 +113,10 @@ fuzz_target!(|data: &[u8]| {
         "RINIT_VERBOSITY" if !t.is_empty() => assert_eq!(Ok(c.verbosity), t.parse::<u8>()),
         "TINI_VERBOSITY" if !t.is_empty() => assert_eq!(Ok(c.verbosity), t.parse::<u8>()),
         "RINIT_REAP" if !t.is_empty() => assert_eq!(c.reap == Reap::Wait, t == "wait"),
+        "DUMB_INIT_DEBUG" => {
+            let want = if dumb && text == Some("1") { 2 } else { unset.verbosity };
+            assert_eq!(c.verbosity, want, "DUMB_INIT_DEBUG={raw:?}");
+        }
         _ => {}
     }
 });

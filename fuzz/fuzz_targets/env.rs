@@ -114,7 +114,11 @@ fuzz_target!(|data: &[u8]| {
         "TINI_VERBOSITY" if !t.is_empty() => assert_eq!(Ok(c.verbosity), t.parse::<u8>()),
         "RINIT_REAP" if !t.is_empty() => assert_eq!(c.reap == Reap::Wait, t == "wait"),
         "DUMB_INIT_DEBUG" => {
-            let want = if dumb && text == Some("1") { 2 } else { unset.verbosity };
+            let want = if dumb && text == Some("1") {
+                2
+            } else {
+                unset.verbosity
+            };
             assert_eq!(c.verbosity, want, "DUMB_INIT_DEBUG={raw:?}");
         }
         _ => {}

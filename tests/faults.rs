@@ -1088,6 +1088,7 @@ fn run_arbitrary(input: &fuzz_input::Input, empty: &Path) {
         .unwrap_or(b"");
     let dumb = base == b"dumb-init";
     let tini = [&b"tini"[..], b"tini-static", b"docker-init"].contains(&base);
+    let catatonit = base == b"catatonit";
     match code {
         0 => {}
         // dumb-init's usage errors exit 1, in its words.
@@ -1101,8 +1102,9 @@ fn run_arbitrary(input: &fuzz_input::Input, empty: &Path) {
             let last = stderr.lines().last().unwrap_or("");
             if code == 125 {
                 // A usage error: one line, and nothing else.
+                let name = if catatonit { "catatonit: " } else { "rinit: " };
                 assert!(
-                    stderr.starts_with("rinit: ") && !dumb,
+                    stderr.starts_with(name) && !dumb,
                     "{code} on {input:?}: {stderr:?}"
                 );
                 if !newline_in_input {
@@ -1114,6 +1116,8 @@ fn run_arbitrary(input: &fuzz_input::Input, empty: &Path) {
                     last.starts_with("[dumb-init] ")
                 } else if tini {
                     last.starts_with("[FATAL tini (") && last.contains("] exec ")
+                } else if catatonit {
+                    last.starts_with("ERROR (catatonit:") && last.contains("): cannot run '")
                 } else {
                     last.starts_with("rinit: cannot run '")
                 };

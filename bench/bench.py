@@ -621,8 +621,9 @@ def report(raw, command):
         for c in cands:
             check(
                 c,
-                "size ≤ 600 KB (600,000 bytes), static musl",
-                size[c][0] <= 600_000 and size[c][1],
+                # The budget scripts/static.sh enforces (README, "Size").
+                "size ≤ 650,000 bytes (scripts/static.sh's budget), static musl",
+                size[c][0] <= 650_000 and size[c][1],
                 f"{size[c][0]:,} bytes, {'static' if size[c][1] else 'dynamic'}",
             )
 

@@ -350,14 +350,6 @@ fn pid1_of_a_new_namespace_gives_its_child_the_terminal() {
 /// terminal on to the child.
 #[test]
 fn fg_hands_the_terminal_on_to_the_child() {
-    if emulated() {
-        // Measured under qemu-aarch64-static 7.2, in both reaping modes:
-        // the shell never sees the background job stop (no "Stopped" in
-        // 20 s) when rinit's child stops on SIGTTIN; qemu-user does not
-        // pass the child's stop on to rinit as the kernel does.
-        eprintln!("SKIPPED under a runner: a stopped child does not stop rinit under qemu-user");
-        return;
-    }
     let mut sh = Shell::start();
     let r = rinit_shell();
     sh.type_line(&format!("{} -- sh -c '{READER}' &", r.as_str()));
@@ -376,12 +368,6 @@ fn fg_hands_the_terminal_on_to_the_child() {
 /// readline would get EIO and the shell would exit).
 #[test]
 fn bg_then_child_exit_leaves_the_shell_its_terminal() {
-    if emulated() {
-        // As above: under qemu-user (measured: armv7, 1 run in 2) the
-        // child's stop on Ctrl-Z does not always stop rinit.
-        eprintln!("SKIPPED under a runner: a stopped child does not stop rinit under qemu-user");
-        return;
-    }
     let dir = temp_dir("tty-bg");
     let fifo = dir.join("go");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
@@ -460,14 +446,6 @@ fn an_init_under_an_init_keeps_the_terminal_with_the_grandchild() {
 /// behind.
 #[test]
 fn a_hangup_ends_a_stopped_background_rinit_and_its_child() {
-    if emulated() {
-        // Measured under qemu-aarch64-static 7.2, in both reaping modes:
-        // the shell never sees the background job stop (no "Stopped" in
-        // 20 s) when rinit's child stops on SIGTTIN; qemu-user does not
-        // pass the child's stop on to rinit as the kernel does.
-        eprintln!("SKIPPED under a runner: a stopped child does not stop rinit under qemu-user");
-        return;
-    }
     let mut sh = Shell::start();
     let r = rinit_shell();
     sh.type_line(&format!("{} -- sh -c '{READER}' &", r.as_str()));
